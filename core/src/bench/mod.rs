@@ -1,0 +1,4 @@
+//! Benchmarks behind `praxis bench`. Timings live here, never in pass/fail tests.
+
+pub mod model;
+pub mod system;

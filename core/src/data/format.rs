@@ -1,0 +1,290 @@
+//! The dataset format: `meta.json` (serde) and the binary episode files (see the module docs
+//! of `data` for the byte layout). Encoding and decoding live here, next to each other.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::error::DataError;
+use super::stats::FeatureStats;
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Name of the metadata file.
+pub const META_FILE: &str = "meta.json";
+/// Folder of the episode files.
+pub const EPISODES_DIR: &str = "episodes";
+/// First bytes of every episode file.
+pub const EPISODE_MAGIC: [u8; 8] = *b"PRXEPIS1";
+const HEADER_LEN: usize = 8 + 6 * 4;
+
+/// Image shape of every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageShape {
+    pub height: u32,
+    pub width: u32,
+    pub channels: u32,
+}
+
+/// Normalisation statistics of the vector features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetStats {
+    pub state: FeatureStats,
+    pub action: FeatureStats,
+}
+
+/// One entry of the episode index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EpisodeMeta {
+    pub index: u32,
+    /// Path relative to the dataset directory.
+    pub file: String,
+    pub task: String,
+    pub seed: u64,
+    pub instruction: String,
+    pub length: u32,
+    pub success: bool,
+    /// Exact file size in bytes.
+    pub bytes: u64,
+    /// CRC-32 of the file without its trailing CRC.
+    pub crc32: u32,
+}
+
+/// The contents of `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetMeta {
+    pub format_version: u32,
+    pub suite: String,
+    pub embodiment: String,
+    pub action_space: String,
+    pub image: ImageShape,
+    pub state_dim: u32,
+    pub action_dim: u32,
+    /// Control steps per second of the recorded episodes.
+    pub control_hz: f32,
+    /// Standard deviation of the teacher's action noise.
+    pub teacher_noise_std: f32,
+    pub num_episodes: u32,
+    pub num_frames: u64,
+    pub stats: DatasetStats,
+    pub episodes: Vec<EpisodeMeta>,
+}
+
+/// One recorded episode in memory. Per-frame arrays are flat, frame-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Episode {
+    pub task: String,
+    pub seed: u64,
+    pub instruction: String,
+    pub success: bool,
+    pub height: u32,
+    pub width: u32,
+    pub state_dim: u32,
+    pub action_dim: u32,
+    /// `length × height × width × 3` RGB bytes.
+    pub images: Vec<u8>,
+    /// `length × state_dim`.
+    pub states: Vec<f32>,
+    /// `length × action_dim`; action t was taken after observation t.
+    pub actions: Vec<f32>,
+    pub subtasks: Vec<u32>,
+    pub affordance: Vec<[f32; 2]>,
+    pub affordance_px: Vec<[f32; 2]>,
+    pub rewards: Vec<f32>,
+}
+
+impl Episode {
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.subtasks.len()
+    }
+
+    /// Whether the episode has no frames.
+    pub fn is_empty(&self) -> bool {
+        self.subtasks.is_empty()
+    }
+
+    /// Bytes of one image.
+    pub fn image_bytes(&self) -> usize {
+        self.height as usize * self.width as usize * 3
+    }
+
+    /// Checks that every array has the length its header implies.
+    pub fn validate(&self) -> Result<(), DataError> {
+        let t = self.len();
+        let checks = [
+            ("images", self.images.len(), t * self.image_bytes()),
+            ("states", self.states.len(), t * self.state_dim as usize),
+            ("actions", self.actions.len(), t * self.action_dim as usize),
+            ("affordance", self.affordance.len(), t),
+            ("affordance_px", self.affordance_px.len(), t),
+            ("rewards", self.rewards.len(), t),
+        ];
+        for (name, got, want) in checks {
+            if got != want {
+                return Err(DataError::Shape(format!(
+                    "{name} has {got} values, expected {want}"
+                )));
+            }
+        }
+        if t == 0 {
+            return Err(DataError::Shape(
+                "an episode needs at least one frame".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Encodes the episode file (including the trailing CRC).
+    pub fn encode(&self) -> Vec<u8> {
+        let t = self.len();
+        let mut out = Vec::with_capacity(
+            HEADER_LEN
+                + self.images.len()
+                + t * 4 * (self.state_dim + self.action_dim + 7) as usize
+                + 4,
+        );
+        out.extend_from_slice(&EPISODE_MAGIC);
+        for v in [
+            FORMAT_VERSION,
+            t as u32,
+            self.height,
+            self.width,
+            self.state_dim,
+            self.action_dim,
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.images);
+        let mut put = |values: &mut dyn Iterator<Item = f32>| {
+            for v in values {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        };
+        put(&mut self.states.iter().copied());
+        put(&mut self.actions.iter().copied());
+        for s in &self.subtasks {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        let mut put = |values: &mut dyn Iterator<Item = f32>| {
+            for v in values {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        };
+        put(&mut self.affordance.iter().flatten().copied());
+        put(&mut self.affordance_px.iter().flatten().copied());
+        put(&mut self.rewards.iter().copied());
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    /// Decodes an episode file; `meta` supplies the fields kept only in `meta.json`.
+    /// Truncation, a bad magic, a version mismatch or a CRC mismatch is an error naming `path`.
+    pub fn decode(bytes: &[u8], meta: &EpisodeMeta, path: &Path) -> Result<Episode, DataError> {
+        if bytes.len() < HEADER_LEN + 4 {
+            return Err(DataError::corrupt(
+                path,
+                format!(
+                    "truncated: {} bytes is shorter than the header",
+                    bytes.len()
+                ),
+            ));
+        }
+        if bytes[..8] != EPISODE_MAGIC {
+            return Err(DataError::corrupt(
+                path,
+                "not a praxis episode file (bad magic)",
+            ));
+        }
+        let word = |i: usize| {
+            u32::from_le_bytes([
+                bytes[8 + 4 * i],
+                bytes[9 + 4 * i],
+                bytes[10 + 4 * i],
+                bytes[11 + 4 * i],
+            ])
+        };
+        let (version, t, height, width, state_dim, action_dim) =
+            (word(0), word(1), word(2), word(3), word(4), word(5));
+        if version != FORMAT_VERSION {
+            return Err(DataError::UnsupportedVersion {
+                path: path.display().to_string(),
+                found: version.to_string(),
+                supported: FORMAT_VERSION,
+            });
+        }
+        let tu = t as usize;
+        let image_bytes = (height as usize)
+            .saturating_mul(width as usize)
+            .saturating_mul(3);
+        let expected = (HEADER_LEN as u64)
+            + tu as u64 * image_bytes as u64
+            + tu as u64 * 4 * (state_dim as u64 + action_dim as u64 + 1 + 2 + 2 + 1)
+            + 4;
+        if bytes.len() as u64 != expected {
+            return Err(DataError::corrupt(
+                path,
+                format!(
+                    "truncated or padded: {} bytes, header implies {expected}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let body = &bytes[..bytes.len() - 4];
+        let stored = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap_or([0; 4]));
+        if crc32fast::hash(body) != stored {
+            return Err(DataError::corrupt(path, "CRC mismatch"));
+        }
+        if t != meta.length {
+            return Err(DataError::corrupt(
+                path,
+                format!("has {t} frames, meta.json says {}", meta.length),
+            ));
+        }
+        let mut pos = HEADER_LEN;
+        let mut take = |n: usize| {
+            let s = &bytes[pos..pos + n];
+            pos += n;
+            s
+        };
+        let images = take(tu * image_bytes).to_vec();
+        let floats = |s: &[u8]| -> Vec<f32> {
+            s.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        let states = floats(take(tu * 4 * state_dim as usize));
+        let actions = floats(take(tu * 4 * action_dim as usize));
+        let subtasks = take(tu * 4)
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let pairs =
+            |v: Vec<f32>| -> Vec<[f32; 2]> { v.chunks_exact(2).map(|c| [c[0], c[1]]).collect() };
+        let affordance = pairs(floats(take(tu * 8)));
+        let affordance_px = pairs(floats(take(tu * 8)));
+        let rewards = floats(take(tu * 4));
+        Ok(Episode {
+            task: meta.task.clone(),
+            seed: meta.seed,
+            instruction: meta.instruction.clone(),
+            success: meta.success,
+            height,
+            width,
+            state_dim,
+            action_dim,
+            images,
+            states,
+            actions,
+            subtasks,
+            affordance,
+            affordance_px,
+            rewards,
+        })
+    }
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand; each parses nothing itself and calls into `praxis-core`.
+
+pub mod bench_model;
+pub mod bench_sim;
+pub mod demos;
+pub mod devices;
+pub mod export;
+pub mod init;
+pub mod render;
+
+use crate::cli::{BenchTarget, Cli, Command};
+
+/// Runs the parsed command line.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let backend = cli.backend.as_deref();
+    match cli.command {
+        Command::Devices(args) => devices::run(&args),
+        Command::Init(args) => init::run(&args, backend),
+        Command::Export(args) => export::run(&args, backend),
+        Command::Render(args) => render::run(&args),
+        Command::Demos(args) => demos::run(&args),
+        Command::Bench(bench) => match bench.target {
+            BenchTarget::Model(args) => bench_model::run(&args, backend),
+            BenchTarget::Sim(args) => bench_sim::run(&args),
+        },
+    }
+}

@@ -1,0 +1,178 @@
+//! End-to-end tests of the `praxis` program: help, devices, bad input and the model benchmark.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn praxis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_praxis"))
+        .args(args)
+        .env_remove("BURN_DEVICE")
+        .output()
+        .expect("the praxis binary runs")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts a failure with exit status 2 and exactly one line on stderr starting `error:`.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(needle), "expected '{needle}' in: {err}");
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = praxis(&["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for sub in ["devices", "init", "export", "bench"] {
+        assert!(text.contains(sub), "--help does not list {sub}: {text}");
+    }
+}
+
+#[test]
+fn devices_lists_the_cpu() {
+    let out = praxis(&["devices"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("compiled backends: flex"));
+    let out = praxis(&["devices", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["backend"] == "flex")
+    );
+}
+
+#[test]
+fn unknown_or_missing_backends_are_one_line_errors() {
+    let out = praxis(&["--backend", "tpu", "bench", "model", "--preset", "xs"]);
+    assert_one_line_error(&out, "unknown backend 'tpu' (this build has: flex");
+    if !cfg!(feature = "cuda") {
+        let out = praxis(&["--backend", "cuda", "bench", "model", "--preset", "xs"]);
+        assert_one_line_error(&out, "'cuda' is not compiled into this build");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_praxis"))
+        .args(["bench", "model", "--preset", "xs"])
+        .env("BURN_DEVICE", "opencl")
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, "unknown backend 'opencl'");
+}
+
+#[test]
+fn unknown_preset_and_head_are_one_line_errors() {
+    assert_one_line_error(
+        &praxis(&["bench", "model", "--preset", "xxl"]),
+        "unknown preset 'xxl'",
+    );
+    assert_one_line_error(
+        &praxis(&["bench", "model", "--preset", "xs", "--heads", "l2"]),
+        "unknown action head 'l2'",
+    );
+}
+
+#[test]
+fn checkpoint_commands_reject_bad_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let out_file = dir.path().join("w.safetensors");
+    let out = praxis(&[
+        "export",
+        "--checkpoint",
+        missing.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "not found");
+    assert!(!out_file.exists());
+
+    // a real checkpoint, then a truncated copy of it
+    let good = dir.path().join("good");
+    let out = praxis(&[
+        "init",
+        "--preset",
+        "xs",
+        "--head",
+        "flow",
+        "--out",
+        good.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    for entry in std::fs::read_dir(&good).unwrap() {
+        let entry = entry.unwrap();
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let keep = if entry.file_name() == "model.bpk" {
+            bytes.len() - 100
+        } else {
+            bytes.len()
+        };
+        std::fs::write(bad.join(entry.file_name()), &bytes[..keep]).unwrap();
+    }
+    let out = praxis(&[
+        "export",
+        "--checkpoint",
+        bad.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "model.bpk is truncated");
+    assert!(!out_file.exists());
+
+    let out = praxis(&[
+        "export",
+        "--checkpoint",
+        good.to_str().unwrap(),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out_file.exists());
+    assert_no_temporaries(dir.path());
+}
+
+fn assert_no_temporaries(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp-"), "left a temporary: {name}");
+    }
+}
+
+#[test]
+fn bench_model_prints_a_table_and_json_on_the_last_line() {
+    let out = praxis(&[
+        "bench",
+        "model",
+        "--preset",
+        "xs",
+        "--batch",
+        "4",
+        "--steps",
+        "1",
+        "--inferences",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap();
+    let report: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(report["backend"], "flex");
+    assert_eq!(report["heads"].as_array().unwrap().len(), 3);
+    for head in report["heads"].as_array().unwrap() {
+        assert!(head["train_samples_per_s"].as_f64().unwrap() > 0.0);
+        assert!(head["infer_ms_median"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(report["system"]["burn"], "0.22.1");
+}
