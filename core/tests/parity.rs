@@ -10,6 +10,7 @@
 //! Without a wgpu adapter the test says it was skipped; with `PRAXIS_REQUIRE_WGPU=1` (set by
 //! CI) it fails instead.
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use praxis_core::bench::model::{bench_tokenizer, synthetic_batch};
 use praxis_core::device::{self, Backend};

@@ -46,4 +46,28 @@ impl SelfAttention {
         let context = weights.clone().matmul(v).swap_dims(1, 2).reshape([b, t, w]);
         (self.out.forward(context), weights)
     }
+
+    /// Like [`forward`](Self::forward), but computes outputs only for the `queries` last
+    /// tokens (which still attend over all `T` keys). Exact for those tokens, and much cheaper
+    /// when only they are read, as for the backbone's last block in training. Returns
+    /// `[B, queries, W]`.
+    pub fn forward_last(&self, x: Tensor<3>, key_bias: Tensor<4>, queries: usize) -> Tensor<3> {
+        let [b, t, w] = x.dims();
+        let h = self.heads;
+        let d = w / h;
+        let mut qkv = self.qkv.forward(x).chunk(3, 2).into_iter();
+        let q = qkv.next().unwrap().narrow(1, t - queries, queries);
+        let q = q.reshape([b, queries, h, d]).swap_dims(1, 2);
+        let k = qkv.next().unwrap().reshape([b, t, h, d]).swap_dims(1, 2);
+        let v = qkv.next().unwrap().reshape([b, t, h, d]).swap_dims(1, 2);
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .mul_scalar((d as f64).powf(-0.5))
+            + key_bias;
+        let context = softmax(scores, 3)
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([b, queries, w]);
+        self.out.forward(context)
+    }
 }

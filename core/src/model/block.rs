@@ -39,4 +39,17 @@ impl Block {
         let hidden = gelu(self.mlp_in.forward(self.norm_mlp.forward(x.clone())));
         (x.clone() + self.mlp_out.forward(hidden), weights)
     }
+
+    /// Like [`forward`](Self::forward), but returns only the `queries` last tokens `[B, Q, W]`
+    /// (see [`SelfAttention::forward_last`]); used for the last block when no attention map
+    /// is wanted.
+    pub fn forward_last(&self, x: Tensor<3>, key_bias: Tensor<4>, queries: usize) -> Tensor<3> {
+        let t = x.dims()[1];
+        let attended =
+            self.attention
+                .forward_last(self.norm_attention.forward(x.clone()), key_bias, queries);
+        let x = x.narrow(1, t - queries, queries) + attended;
+        let hidden = gelu(self.mlp_in.forward(self.norm_mlp.forward(x.clone())));
+        x + self.mlp_out.forward(hidden)
+    }
 }
