@@ -12,7 +12,7 @@ use std::path::Path;
 
 use rand::RngExt;
 use tiny_skia::{
-    Color as SkColor, FillRule, Paint, Path as SkPath, PathBuilder, Pixmap, Transform,
+    Color as SkColor, FillRule, Paint, PathBuilder, Pixmap, Transform,
 };
 
 use super::error::SimError;
@@ -114,22 +114,103 @@ impl Appearance {
 /// Maps a world point to pixel coordinates `(u, v)` (u right, v down, pixel centres at
 /// `i + 0.5`) for a `width`×`height` image seen with `appearance`'s camera.
 pub fn world_to_pixel(p: V2, width: u32, height: u32, appearance: &Appearance) -> [f32; 2] {
-    let cam = &appearance.camera;
-    let q = Pose2::new(0.0, 0.0, -cam.angle).rotate(p - cam.position()) * appearance.zoom;
-    [
-        (q.x + VIEW_HALF) / (2.0 * VIEW_HALF) * width as f32,
-        (VIEW_HALF - q.y) / (2.0 * VIEW_HALF) * height as f32,
-    ]
+    Camera::new(width, height, appearance).to_pixel(p)
+}
+
+/// The world → pixel map of one appearance, with the camera rotation's sine and cosine
+/// computed once. Gives bit-identical results to rotating with `Pose2::rotate` point by point.
+#[derive(Debug, Clone, Copy)]
+struct Camera {
+    position: V2,
+    sin: f32,
+    cos: f32,
+    zoom: f32,
+    width: f32,
+    height: f32,
+}
+
+impl Camera {
+    fn new(width: u32, height: u32, appearance: &Appearance) -> Camera {
+        let (sin, cos) = (-appearance.camera.angle).sin_cos();
+        Camera {
+            position: appearance.camera.position(),
+            sin,
+            cos,
+            zoom: appearance.zoom,
+            width: width as f32,
+            height: height as f32,
+        }
+    }
+
+    #[inline]
+    fn to_pixel(&self, p: V2) -> [f32; 2] {
+        let d = p - self.position;
+        let q = V2::new(
+            self.cos * d.x - self.sin * d.y,
+            self.sin * d.x + self.cos * d.y,
+        ) * self.zoom;
+        [
+            (q.x + VIEW_HALF) / (2.0 * VIEW_HALF) * self.width,
+            (VIEW_HALF - q.y) / (2.0 * VIEW_HALF) * self.height,
+        ]
+    }
+}
+
+/// Maps body-frame points of one pose (optionally scaled) to the world frame, with the
+/// rotation's sine and cosine computed once; bit-identical to `pose.transform(p * scale)`.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    x: f32,
+    y: f32,
+    sin: f32,
+    cos: f32,
+    scale: f32,
+}
+
+impl Placement {
+    fn new(pose: &Pose2, scale: f32) -> Placement {
+        let (sin, cos) = pose.angle.sin_cos();
+        Placement {
+            x: pose.x,
+            y: pose.y,
+            sin,
+            cos,
+            scale,
+        }
+    }
+
+    #[inline]
+    fn apply(&self, local: V2) -> V2 {
+        let l = local * self.scale;
+        V2::new(
+            self.cos * l.x - self.sin * l.y + self.x,
+            self.sin * l.x + self.cos * l.y + self.y,
+        )
+    }
 }
 
 /// Draws worlds into RGB frames, reusing its buffers.
+///
+/// A frame costs no heap allocation beyond what the caller's output buffer needs: the path
+/// builder, paint, per-shape outlines and pixmaps are kept between frames.
 pub struct Renderer {
     width: u32,
     height: u32,
     appearance: Appearance,
     background: Pixmap,
     frame: Pixmap,
+    brush: Brush,
+}
+
+/// The drawing state kept apart from the pixmaps so a pixmap can be borrowed mutably while
+/// drawing with it.
+struct Brush {
+    camera: Camera,
     paint: Paint<'static>,
+    /// Reused path storage; `None` only while a path is being filled.
+    builder: Option<PathBuilder>,
+    /// Body-frame outlines of every shape, indexed like `ObjectShape::ALL`.
+    outlines: Vec<Vec<Vec<V2>>>,
 }
 
 impl Renderer {
@@ -149,13 +230,22 @@ impl Renderer {
             anti_alias: true,
             ..Paint::default()
         };
+        let appearance = Appearance::default();
         Ok(Renderer {
             width,
             height,
-            appearance: Appearance::default(),
+            appearance,
             background: pixmap()?,
             frame: pixmap()?,
-            paint,
+            brush: Brush {
+                camera: Camera::new(width, height, &appearance),
+                paint,
+                builder: Some(PathBuilder::with_capacity(32, 64)),
+                outlines: ObjectShape::ALL
+                    .iter()
+                    .map(|s| s.local_polygons())
+                    .collect(),
+            },
         })
     }
 
@@ -176,15 +266,16 @@ impl Renderer {
 
     /// World point → pixel coordinates for this renderer's camera.
     pub fn to_pixel(&self, p: V2) -> [f32; 2] {
-        world_to_pixel(p, self.width, self.height, &self.appearance)
+        self.brush.camera.to_pixel(p)
     }
 
     /// Draws the static part of `world` (table, walls, pads, T target) with `appearance` into
     /// the cached background. Call once per episode.
     pub fn prepare(&mut self, world: &World, appearance: Appearance) {
         self.appearance = appearance;
-        let mut bg =
-            std::mem::replace(&mut self.background, Pixmap::new(1, 1).expect("1x1 pixmap"));
+        self.brush.camera = Camera::new(self.width, self.height, &appearance);
+        let bg = &mut self.background;
+        let brush = &mut self.brush;
         bg.fill(SkColor::from_rgba8(
             WALL_RGB[0],
             WALL_RGB[1],
@@ -198,164 +289,190 @@ impl Renderer {
             V2::new(h, h),
             V2::new(-h, h),
         ];
-        self.fill_polygons(&mut bg, &[&table], TABLE_RGB);
+        brush.polygon(&table, |p| p);
+        brush.fill(bg, TABLE_RGB);
         if let Some(target) = world.t_target() {
-            let polys = ObjectShape::T.world_polygons(&target);
-            let refs: Vec<&[V2]> = polys.iter().map(|p| p.as_slice()).collect();
-            self.fill_polygons(&mut bg, &refs, TARGET_RGB);
+            let placement = Placement::new(&target, 1.0);
+            let shape = shape_index(ObjectShape::T);
+            for k in 0..brush.outlines[shape].len() {
+                let outline = std::mem::take(&mut brush.outlines[shape][k]);
+                brush.polygon(&outline, |p| placement.apply(p));
+                brush.outlines[shape][k] = outline;
+            }
+            brush.fill(bg, TARGET_RGB);
         }
         for pad in world.pads() {
-            let c = self.appearance.object_rgb(pad.color);
+            let c = appearance.object_rgb(pad.color);
             let rgb = [0, 1, 2].map(|k| ((c[k] as u16 + TABLE_RGB[k] as u16) / 2) as u8);
-            self.fill_circle(&mut bg, pad.position(), PAD_RADIUS, rgb);
+            brush.circle(pad.position(), PAD_RADIUS * appearance.zoom);
+            brush.fill(bg, rgb);
         }
-        self.apply_lighting(&mut bg);
-        self.background = bg;
-    }
-
-    fn apply_lighting(&self, bg: &mut Pixmap) {
-        let a = &self.appearance;
-        if a.brightness == 1.0 && a.gradient == [0.0, 0.0] {
-            return;
-        }
-        let (w, h) = (self.width as usize, self.height as usize);
-        let data = bg.data_mut();
-        for y in 0..h {
-            let v = 2.0 * (y as f32 + 0.5) / h as f32 - 1.0;
-            for x in 0..w {
-                let u = 2.0 * (x as f32 + 0.5) / w as f32 - 1.0;
-                let gain = a.brightness * (1.0 + a.gradient[0] * u + a.gradient[1] * v);
-                let px = &mut data[(y * w + x) * 4..(y * w + x) * 4 + 3];
-                for c in px {
-                    *c = (*c as f32 * gain).round().clamp(0.0, 255.0) as u8;
-                }
-            }
-        }
+        apply_lighting(bg, &appearance);
     }
 
     /// Renders the current world into `out` as RGB u8, row-major HWC (`out` is resized).
     pub fn render(&mut self, world: &World, out: &mut Vec<u8>) {
-        let mut frame = std::mem::replace(&mut self.frame, Pixmap::new(1, 1).expect("1x1 pixmap"));
+        let frame = &mut self.frame;
         frame.data_mut().copy_from_slice(self.background.data());
         let held = world.grasp().map(|g| g.object);
         for i in 0..world.num_objects() {
             if Some(i) != held {
-                self.draw_object(&mut frame, world, i, 1.0);
+                self.brush
+                    .draw_object(frame, world, i, 1.0, &self.appearance);
             }
         }
         if let Some(i) = held {
             // A lifted object looks a little larger, as it is nearer the camera.
-            self.draw_object(&mut frame, world, i, 1.12);
+            self.brush
+                .draw_object(frame, world, i, 1.12, &self.appearance);
         }
-        self.draw_body(&mut frame, world);
-        self.frame = frame;
-        out.clear();
-        out.reserve(self.width as usize * self.height as usize * 3);
-        for px in self.frame.data().chunks_exact(4) {
-            out.extend_from_slice(&px[..3]);
+        self.brush.draw_body(frame, world, &self.appearance);
+        // The background is opaque, so premultiplied RGBA is straight RGBA: drop alpha.
+        let pixels = self.width as usize * self.height as usize;
+        out.resize(pixels * 3, 0);
+        let (dst, _) = out.as_chunks_mut::<3>();
+        let (src, _) = frame.data().as_chunks::<4>();
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = [s[0], s[1], s[2]];
         }
     }
+}
 
-    fn draw_object(&mut self, frame: &mut Pixmap, world: &World, i: usize, scale: f32) {
+/// Position of `shape` in `ObjectShape::ALL`.
+fn shape_index(shape: ObjectShape) -> usize {
+    ObjectShape::ALL
+        .iter()
+        .position(|s| *s == shape)
+        .unwrap_or(0)
+}
+
+/// Multiplies the background by the appearance's brightness and gradient (static lighting).
+fn apply_lighting(bg: &mut Pixmap, a: &Appearance) {
+    if a.brightness == 1.0 && a.gradient == [0.0, 0.0] {
+        return;
+    }
+    let (w, h) = (bg.width() as usize, bg.height() as usize);
+    let data = bg.data_mut();
+    for y in 0..h {
+        let v = 2.0 * (y as f32 + 0.5) / h as f32 - 1.0;
+        for x in 0..w {
+            let u = 2.0 * (x as f32 + 0.5) / w as f32 - 1.0;
+            let gain = a.brightness * (1.0 + a.gradient[0] * u + a.gradient[1] * v);
+            let px = &mut data[(y * w + x) * 4..(y * w + x) * 4 + 3];
+            for c in px {
+                *c = (*c as f32 * gain).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+}
+
+impl Brush {
+    fn draw_object(
+        &mut self,
+        frame: &mut Pixmap,
+        world: &World,
+        i: usize,
+        scale: f32,
+        appearance: &Appearance,
+    ) {
         let object = world.object(i);
         let pose = world.object_pose(i);
-        let rgb = self.appearance.object_rgb(object.color);
+        let rgb = appearance.object_rgb(object.color);
         if object.shape == ObjectShape::Disc {
-            self.fill_circle(
-                frame,
+            self.circle(
                 pose.position(),
-                super::scene::DISC_RADIUS * scale,
-                rgb,
+                super::scene::DISC_RADIUS * scale * appearance.zoom,
             );
-            return;
+        } else {
+            let placement = Placement::new(&pose, scale);
+            let shape = shape_index(object.shape);
+            // Move the outline out while the builder is borrowed; no allocation.
+            let outlines = std::mem::take(&mut self.outlines[shape]);
+            for outline in &outlines {
+                self.polygon(outline, |p| placement.apply(p));
+            }
+            self.outlines[shape] = outlines;
         }
-        let polys: Vec<Vec<V2>> = object
-            .shape
-            .local_polygons()
-            .into_iter()
-            .map(|poly| {
-                poly.into_iter()
-                    .map(|p| pose.transform(p * scale))
-                    .collect()
-            })
-            .collect();
-        let refs: Vec<&[V2]> = polys.iter().map(|p| p.as_slice()).collect();
-        self.fill_polygons(frame, &refs, rgb);
+        self.fill(frame, rgb);
     }
 
-    fn draw_body(&mut self, frame: &mut Pixmap, world: &World) {
+    fn draw_body(&mut self, frame: &mut Pixmap, world: &World, appearance: &Appearance) {
         let body = world.body();
         let Some(arm) = &body.arm else {
-            let rgb = self.appearance.shade(PUSHER_RGB);
-            self.fill_circle(frame, body.ee, EFFECTOR_RADIUS, rgb);
+            self.circle(body.ee, EFFECTOR_RADIUS * appearance.zoom);
+            self.fill(frame, appearance.shade(PUSHER_RGB));
             return;
         };
         let points = arm.joint_positions(&body.joints);
-        let quads: Vec<[V2; 4]> = points
-            .windows(2)
-            .map(|w| {
-                let d = (w[1] - w[0]).normalize_or_zero().perp() * LINK_HALF_WIDTH;
-                [w[0] - d, w[0] + d, w[1] + d, w[1] - d]
-            })
-            .collect();
-        let refs: Vec<&[V2]> = quads.iter().map(|q| q.as_slice()).collect();
-        let rgb = self.appearance.shade(LINK_RGB);
-        self.fill_polygons(frame, &refs, rgb);
+        for w in points.windows(2) {
+            let d = (w[1] - w[0]).normalize_or_zero().perp() * LINK_HALF_WIDTH;
+            self.polygon(&[w[0] - d, w[0] + d, w[1] + d, w[1] - d], |p| p);
+        }
+        self.fill(frame, appearance.shade(LINK_RGB));
         // Two fingers across the last link's heading; closer together when closed.
         let heading = arm.ee_heading(&body.joints);
         let along = V2::new(heading.cos(), heading.sin());
         let across = along.perp();
         let spread = if body.gripper_closed { 0.016 } else { 0.034 };
-        let fingers: Vec<[V2; 4]> = [-1.0f32, 1.0]
-            .iter()
-            .map(|s| {
-                let c = body.ee + across * (s * spread) + along * 0.008;
-                let (a, b) = (along * 0.022, across * 0.006);
-                [c - a - b, c + a - b, c + a + b, c - a + b]
-            })
-            .collect();
-        let refs: Vec<&[V2]> = fingers.iter().map(|q| q.as_slice()).collect();
-        let rgb = self.appearance.shade(FINGER_RGB);
-        self.fill_polygons(frame, &refs, rgb);
-    }
-
-    fn paint_rgb(&mut self, rgb: [u8; 3]) {
-        self.paint.set_color_rgba8(rgb[0], rgb[1], rgb[2], 255);
-    }
-
-    fn fill_path(&mut self, target: &mut Pixmap, path: Option<SkPath>, rgb: [u8; 3]) {
-        if let Some(path) = path {
-            self.paint_rgb(rgb);
-            target.fill_path(
-                &path,
-                &self.paint,
-                FillRule::Winding,
-                Transform::identity(),
-                None,
-            );
+        for s in [-1.0f32, 1.0] {
+            let c = body.ee + across * (s * spread) + along * 0.008;
+            let (a, b) = (along * 0.022, across * 0.006);
+            self.polygon(&[c - a - b, c + a - b, c + a + b, c - a + b], |p| p);
         }
+        self.fill(frame, appearance.shade(FINGER_RGB));
     }
 
-    fn fill_polygons(&mut self, target: &mut Pixmap, polygons: &[&[V2]], rgb: [u8; 3]) {
-        let mut pb = PathBuilder::new();
-        for poly in polygons {
-            for (k, p) in poly.iter().enumerate() {
-                let [u, v] = self.to_pixel(*p);
-                if k == 0 {
-                    pb.move_to(u, v)
-                } else {
-                    pb.line_to(u, v)
-                }
+    fn builder(&mut self) -> &mut PathBuilder {
+        self.builder.get_or_insert_with(PathBuilder::new)
+    }
+
+    /// Adds a closed polygon (world points mapped by `to_world`) to the pending path.
+    fn polygon(&mut self, points: &[V2], to_world: impl Fn(V2) -> V2) {
+        let camera = self.camera;
+        let pb = self.builder();
+        for (k, p) in points.iter().enumerate() {
+            let [u, v] = camera.to_pixel(to_world(*p));
+            if k == 0 {
+                pb.move_to(u, v)
+            } else {
+                pb.line_to(u, v)
             }
-            pb.close();
         }
-        self.fill_path(target, pb.finish(), rgb);
+        pb.close();
     }
 
-    fn fill_circle(&mut self, target: &mut Pixmap, center: V2, radius: f32, rgb: [u8; 3]) {
-        let [u, v] = self.to_pixel(center);
-        let r = radius * self.appearance.zoom / (2.0 * VIEW_HALF) * self.width as f32;
-        self.fill_path(target, PathBuilder::from_circle(u, v, r), rgb);
+    /// Adds a circle of `radius` metres (already zoomed) to the pending path.
+    fn circle(&mut self, center: V2, radius: f32) {
+        let [u, v] = self.camera.to_pixel(center);
+        let r = radius / (2.0 * VIEW_HALF) * self.camera.width;
+        self.builder().push_circle(u, v, r);
+    }
+
+    /// Fills the pending path (non-zero winding, anti-aliased) with `rgb` and clears it.
+    fn fill(&mut self, target: &mut Pixmap, rgb: [u8; 3]) {
+        let Some(pb) = self.builder.take() else {
+            return;
+        };
+        if pb.len() < 2 {
+            let mut pb = pb;
+            pb.clear();
+            self.builder = Some(pb);
+            return;
+        }
+        match pb.finish() {
+            Some(path) => {
+                self.paint.set_color_rgba8(rgb[0], rgb[1], rgb[2], 255);
+                target.fill_path(
+                    &path,
+                    &self.paint,
+                    FillRule::Winding,
+                    Transform::identity(),
+                    None,
+                );
+                self.builder = Some(path.clear());
+            }
+            None => self.builder = Some(PathBuilder::new()),
+        }
     }
 }
 
