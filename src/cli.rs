@@ -27,6 +27,10 @@ pub enum Command {
     Init(commands::init::InitArgs),
     /// Export a checkpoint's weights for other tools (SafeTensors, PyTorch layout).
     Export(commands::export::ExportArgs),
+    /// Train a policy on demonstration datasets (or continue a run with --resume).
+    Train(commands::train::TrainArgs),
+    /// Closed-loop success of a checkpoint on a suite, with 95% confidence intervals.
+    Eval(commands::eval::EvalArgs),
     /// Write a PNG frame strip or an animated GIF of a scripted-teacher episode.
     Render(commands::render::RenderArgs),
     /// Record scripted-teacher demonstrations of a suite as a dataset.

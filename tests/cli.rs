@@ -176,3 +176,77 @@ fn bench_model_prints_a_table_and_json_on_the_last_line() {
     }
     assert_eq!(report["system"]["burn"], "0.22.1");
 }
+
+#[test]
+fn demos_train_and_eval_run_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos");
+    let out = praxis(&[
+        "demos",
+        "--suite",
+        "goal",
+        "--episodes",
+        "3",
+        "--out",
+        demos.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = dir.path().join("train.toml");
+    std::fs::write(
+        &config,
+        "steps = 4\nbatch_size = 4\ncheckpoint_every = 2\n[model]\npreset = \"xs\"\n\
+         [data]\ndatasets = [\"demos\"]\n",
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let out = praxis(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run.join("config.toml").is_file() && run.join("metrics.jsonl").is_file());
+    let ckpt = run.join("checkpoints/step-0000004");
+    let out = praxis(&[
+        "eval",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--suite",
+        "goal",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("eval-goal.json")).unwrap()).unwrap();
+    assert_eq!(report["episodes"], 70);
+    let rate = report["success_rate"].as_f64().unwrap();
+    let ci = report["ci95"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() <= rate && rate <= ci[1].as_f64().unwrap());
+    assert!(stdout(&out).contains("| task | success |"));
+
+    // bad config keys and an unknown suite are one-line errors
+    std::fs::write(
+        &config,
+        "steps = 4\nlearning_rate = 1\n[model]\n[data]\ndatasets = []\n",
+    )
+    .unwrap();
+    let out = praxis(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        dir.path().join("run2").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "learning_rate");
+    let out = praxis(&[
+        "eval",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--suite",
+        "kitchen",
+    ]);
+    assert_one_line_error(&out, "kitchen");
+}

@@ -4,9 +4,11 @@ pub mod bench_model;
 pub mod bench_sim;
 pub mod demos;
 pub mod devices;
+pub mod eval;
 pub mod export;
 pub mod init;
 pub mod render;
+pub mod train;
 
 use crate::cli::{BenchTarget, Cli, Command};
 
@@ -17,6 +19,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Devices(args) => devices::run(&args),
         Command::Init(args) => init::run(&args, backend),
         Command::Export(args) => export::run(&args, backend),
+        Command::Train(args) => train::run(&args, backend),
+        Command::Eval(args) => eval::run(&args, backend),
         Command::Render(args) => render::run(&args),
         Command::Demos(args) => demos::run(&args),
         Command::Bench(bench) => match bench.target {

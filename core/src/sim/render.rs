@@ -2,8 +2,11 @@
 //! PNG and animated-GIF output.
 //!
 //! Speed: the static part of the scene (table, walls, pads, Push-T target, lighting) is drawn
-//! once per episode into a cached background and copied per frame; arm links are filled
-//! quads in one path. The background is opaque, so tiny-skia's premultiplied RGBA equals
+//! once per episode into a cached background; arm links are filled quads in one path. Frames
+//! are then drawn incrementally (see [`Renderer`]): only the pixel rectangles where something
+//! changed since the last frame are restored from the background and redrawn, so a static
+//! object far from the arm costs nothing, and the output is pixel-identical to drawing the
+//! frame from scratch. The background is opaque, so tiny-skia's premultiplied RGBA equals
 //! straight RGBA and the RGB output just drops alpha.
 
 use std::fs::File;
@@ -11,9 +14,7 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use rand::RngExt;
-use tiny_skia::{
-    Color as SkColor, FillRule, Paint, PathBuilder, Pixmap, Transform,
-};
+use tiny_skia::{Color as SkColor, FillRule, Paint, PathBuilder, Pixmap, Transform};
 
 use super::error::SimError;
 use super::geometry::{Pose2, V2};
@@ -189,28 +190,136 @@ impl Placement {
     }
 }
 
+/// A pixel rectangle `[x0, x1) × [y0, y1)` that a draw may touch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PixelRect {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl PixelRect {
+    /// The pixels an anti-aliased fill of a shape with pixel bounds `lo..hi` may touch: the
+    /// bounds rounded out plus a 1-pixel margin, clipped to a `width`×`height` image.
+    /// Float → usize casts saturate (NaN → 0), so the rectangle is always in the image.
+    fn around(lo: [f32; 2], hi: [f32; 2], width: f32, height: f32) -> PixelRect {
+        PixelRect {
+            x0: (lo[0].floor() - 1.0).clamp(0.0, width) as usize,
+            y0: (lo[1].floor() - 1.0).clamp(0.0, height) as usize,
+            x1: (hi[0].ceil() + 1.0).clamp(0.0, width) as usize,
+            y1: (hi[1].ceil() + 1.0).clamp(0.0, height) as usize,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.x0 >= self.x1 || self.y0 >= self.y1
+    }
+
+    fn intersects(&self, other: &PixelRect) -> bool {
+        self.x0 < other.x1 && other.x0 < self.x1 && self.y0 < other.y1 && other.y0 < self.y1
+    }
+}
+
+/// One piece of an item's path, in pixel coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    /// A closed polygon: `DrawList::points[start..end]`.
+    Polygon { start: usize, end: usize },
+    /// A circle with centre `(u, v)` and radius `r`.
+    Circle { u: f32, v: f32, r: f32 },
+}
+
+/// One filled path of one colour, in paint order.
+#[derive(Debug, Clone)]
+struct Item {
+    rgb: [u8; 3],
+    ops: std::ops::Range<usize>,
+    /// Where the item may draw (one rectangle per polygon or circle).
+    rects: std::ops::Range<usize>,
+}
+
+/// The dynamic part of a frame as a list of items, kept to compare with the next frame.
+#[derive(Debug, Default)]
+struct DrawList {
+    items: Vec<Item>,
+    ops: Vec<Op>,
+    points: Vec<[f32; 2]>,
+    rects: Vec<PixelRect>,
+    /// Start of the item being built in `ops` and `rects`.
+    open: (usize, usize),
+}
+
+impl DrawList {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.ops.clear();
+        self.points.clear();
+        self.rects.clear();
+        self.open = (0, 0);
+    }
+
+    /// Ends the item built since the last call, filled with `rgb`.
+    fn finish_item(&mut self, rgb: [u8; 3]) {
+        let (ops, rects) = (self.open.0..self.ops.len(), self.open.1..self.rects.len());
+        self.open = (self.ops.len(), self.rects.len());
+        self.items.push(Item { rgb, ops, rects });
+    }
+
+    fn item_rects(&self, i: usize) -> &[PixelRect] {
+        &self.rects[self.items[i].rects.clone()]
+    }
+
+    /// Whether item `i` here and item `j` of `other` draw exactly the same pixels.
+    fn same_item(&self, i: usize, other: &DrawList, j: usize) -> bool {
+        let (a, b) = (&self.items[i], &other.items[j]);
+        a.rgb == b.rgb
+            && a.ops.len() == b.ops.len()
+            && self.ops[a.ops.clone()]
+                .iter()
+                .zip(&other.ops[b.ops.clone()])
+                .all(|(x, y)| match (x, y) {
+                    (Op::Polygon { start, end }, Op::Polygon { start: s, end: e }) => {
+                        self.points[*start..*end] == other.points[*s..*e]
+                    }
+                    _ => x == y,
+                })
+    }
+}
+
 /// Draws worlds into RGB frames, reusing its buffers.
 ///
-/// A frame costs no heap allocation beyond what the caller's output buffer needs: the path
-/// builder, paint, per-shape outlines and pixmaps are kept between frames.
+/// Speed: a frame allocates nothing but what the caller's output buffer needs (the path
+/// builder, paint, shape outlines and pixmaps are kept). Frames are drawn incrementally and
+/// stay pixel-identical to drawing from scratch: the objects and arm of each frame are kept
+/// as a list of filled paths; an item that differs from the last frame's item at the same
+/// place marks its old and new pixel rectangles dirty, every item touching a dirty rectangle
+/// is marked too (until nothing changes), and only the dirty rectangles are restored from the
+/// background and redrawn, by the marked items in paint order. The RGB frame is kept too and
+/// updated in the dirty rectangles only, which keeps memory traffic per frame small.
 pub struct Renderer {
     width: u32,
     height: u32,
     appearance: Appearance,
-    background: Pixmap,
-    frame: Pixmap,
-    brush: Brush,
-}
-
-/// The drawing state kept apart from the pixmaps so a pixmap can be borrowed mutably while
-/// drawing with it.
-struct Brush {
     camera: Camera,
     paint: Paint<'static>,
     /// Reused path storage; `None` only while a path is being filled.
     builder: Option<PathBuilder>,
     /// Body-frame outlines of every shape, indexed like `ObjectShape::ALL`.
     outlines: Vec<Vec<Vec<V2>>>,
+    background: Pixmap,
+    /// The background as RGB u8.
+    background_rgb: Vec<u8>,
+    /// The last frame, RGBA and RGB.
+    frame: Pixmap,
+    frame_rgb: Vec<u8>,
+    /// Items of the last frame and of the frame being drawn.
+    last: DrawList,
+    next: DrawList,
+    /// Rectangles to restore and redraw this frame.
+    dirty: Vec<PixelRect>,
+    /// Which items of `next` are drawn this frame.
+    redraw: Vec<bool>,
 }
 
 impl Renderer {
@@ -231,22 +340,28 @@ impl Renderer {
             ..Paint::default()
         };
         let appearance = Appearance::default();
-        Ok(Renderer {
+        let mut r = Renderer {
             width,
             height,
             appearance,
+            camera: Camera::new(width, height, &appearance),
+            paint,
+            builder: Some(PathBuilder::with_capacity(32, 64)),
+            outlines: ObjectShape::ALL
+                .iter()
+                .map(|s| s.local_polygons())
+                .collect(),
             background: pixmap()?,
+            background_rgb: Vec::new(),
             frame: pixmap()?,
-            brush: Brush {
-                camera: Camera::new(width, height, &appearance),
-                paint,
-                builder: Some(PathBuilder::with_capacity(32, 64)),
-                outlines: ObjectShape::ALL
-                    .iter()
-                    .map(|s| s.local_polygons())
-                    .collect(),
-            },
-        })
+            frame_rgb: Vec::new(),
+            last: DrawList::default(),
+            next: DrawList::default(),
+            dirty: Vec::with_capacity(64),
+            redraw: Vec::with_capacity(16),
+        };
+        r.reset_frame();
+        Ok(r)
     }
 
     /// Frame width in pixels.
@@ -266,22 +381,16 @@ impl Renderer {
 
     /// World point → pixel coordinates for this renderer's camera.
     pub fn to_pixel(&self, p: V2) -> [f32; 2] {
-        self.brush.camera.to_pixel(p)
+        self.camera.to_pixel(p)
     }
 
     /// Draws the static part of `world` (table, walls, pads, T target) with `appearance` into
     /// the cached background. Call once per episode.
     pub fn prepare(&mut self, world: &World, appearance: Appearance) {
         self.appearance = appearance;
-        self.brush.camera = Camera::new(self.width, self.height, &appearance);
-        let bg = &mut self.background;
-        let brush = &mut self.brush;
-        bg.fill(SkColor::from_rgba8(
-            WALL_RGB[0],
-            WALL_RGB[1],
-            WALL_RGB[2],
-            255,
-        ));
+        self.camera = Camera::new(self.width, self.height, &appearance);
+        let mut list = std::mem::take(&mut self.next);
+        list.clear();
         let h = TABLE_HALF;
         let table = [
             V2::new(-h, -h),
@@ -289,61 +398,266 @@ impl Renderer {
             V2::new(h, h),
             V2::new(-h, h),
         ];
-        brush.polygon(&table, |p| p);
-        brush.fill(bg, TABLE_RGB);
+        self.polygon(&mut list, &table, |p| p);
+        list.finish_item(TABLE_RGB);
         if let Some(target) = world.t_target() {
-            let placement = Placement::new(&target, 1.0);
-            let shape = shape_index(ObjectShape::T);
-            for k in 0..brush.outlines[shape].len() {
-                let outline = std::mem::take(&mut brush.outlines[shape][k]);
-                brush.polygon(&outline, |p| placement.apply(p));
-                brush.outlines[shape][k] = outline;
-            }
-            brush.fill(bg, TARGET_RGB);
+            self.shape(&mut list, ObjectShape::T, &Placement::new(&target, 1.0));
+            list.finish_item(TARGET_RGB);
         }
         for pad in world.pads() {
             let c = appearance.object_rgb(pad.color);
             let rgb = [0, 1, 2].map(|k| ((c[k] as u16 + TABLE_RGB[k] as u16) / 2) as u8);
-            brush.circle(pad.position(), PAD_RADIUS * appearance.zoom);
-            brush.fill(bg, rgb);
+            self.circle(&mut list, pad.position(), PAD_RADIUS * appearance.zoom);
+            list.finish_item(rgb);
+        }
+        let bg = &mut self.background;
+        bg.fill(SkColor::from_rgba8(
+            WALL_RGB[0],
+            WALL_RGB[1],
+            WALL_RGB[2],
+            255,
+        ));
+        for i in 0..list.items.len() {
+            fill_item(&mut self.builder, &mut self.paint, bg, &list, i);
         }
         apply_lighting(bg, &appearance);
+        list.clear();
+        self.next = list;
+        self.reset_frame();
+    }
+
+    /// Makes the kept frame the bare background, with no items drawn.
+    fn reset_frame(&mut self) {
+        self.frame
+            .data_mut()
+            .copy_from_slice(self.background.data());
+        self.background_rgb.clear();
+        self.background_rgb.extend(
+            self.background
+                .data()
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]]),
+        );
+        self.frame_rgb.clone_from(&self.background_rgb);
+        self.last.clear();
     }
 
     /// Renders the current world into `out` as RGB u8, row-major HWC (`out` is resized).
     pub fn render(&mut self, world: &World, out: &mut Vec<u8>) {
+        let mut next = std::mem::take(&mut self.next);
+        next.clear();
+        self.list_dynamic(world, &mut next);
+        self.mark_dirty(&next);
+        // Restore the dirty rectangles, redraw the marked items, refresh the RGB frame there.
         let frame = &mut self.frame;
-        frame.data_mut().copy_from_slice(self.background.data());
+        let stride = self.width as usize * 4;
+        {
+            let (bg, fr) = (self.background.data(), frame.data_mut());
+            for r in &self.dirty {
+                for y in r.y0..r.y1 {
+                    let span = y * stride + r.x0 * 4..y * stride + r.x1 * 4;
+                    fr[span.clone()].copy_from_slice(&bg[span]);
+                }
+            }
+        }
+        for i in 0..next.items.len() {
+            if self.redraw[i] {
+                fill_item(&mut self.builder, &mut self.paint, frame, &next, i);
+            }
+        }
+        // The background is opaque, so premultiplied RGBA is straight RGBA: drop alpha.
+        let w = self.width as usize;
+        let (src, dst) = (frame.data(), self.frame_rgb.as_mut_slice());
+        for r in &self.dirty {
+            for y in r.y0..r.y1 {
+                let (s, _) = src[(y * w + r.x0) * 4..(y * w + r.x1) * 4].as_chunks::<4>();
+                let (d, _) = dst[(y * w + r.x0) * 3..(y * w + r.x1) * 3].as_chunks_mut::<3>();
+                for (d, s) in d.iter_mut().zip(s) {
+                    *d = [s[0], s[1], s[2]];
+                }
+            }
+        }
+        self.next = std::mem::replace(&mut self.last, next);
+        out.clear();
+        out.extend_from_slice(&self.frame_rgb);
+    }
+
+    /// Sets `dirty` and `redraw` for drawing `next` over the last frame.
+    fn mark_dirty(&mut self, next: &DrawList) {
+        let last = &self.last;
+        self.dirty.clear();
+        self.redraw.clear();
+        for i in 0..next.items.len().max(last.items.len()) {
+            let same = i < next.items.len() && i < last.items.len() && next.same_item(i, last, i);
+            if !same {
+                if i < last.items.len() {
+                    self.dirty.extend_from_slice(last.item_rects(i));
+                }
+                if i < next.items.len() {
+                    self.dirty.extend_from_slice(next.item_rects(i));
+                }
+            }
+            if i < next.items.len() {
+                self.redraw.push(!same);
+            }
+        }
+        // An unchanged item touching a dirty rectangle is redrawn, so its rectangles are
+        // restored too; repeat until no more items join.
+        loop {
+            let mut grew = false;
+            for i in 0..next.items.len() {
+                if self.redraw[i] {
+                    continue;
+                }
+                let rects = next.item_rects(i);
+                if rects
+                    .iter()
+                    .any(|r| self.dirty.iter().any(|d| d.intersects(r)))
+                {
+                    self.redraw[i] = true;
+                    self.dirty.extend_from_slice(rects);
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
+            }
+        }
+    }
+
+    /// Lists the objects and the body of `world` in paint order.
+    fn list_dynamic(&self, world: &World, list: &mut DrawList) {
         let held = world.grasp().map(|g| g.object);
         for i in 0..world.num_objects() {
             if Some(i) != held {
-                self.brush
-                    .draw_object(frame, world, i, 1.0, &self.appearance);
+                self.list_object(list, world, i, 1.0);
             }
         }
         if let Some(i) = held {
             // A lifted object looks a little larger, as it is nearer the camera.
-            self.brush
-                .draw_object(frame, world, i, 1.12, &self.appearance);
+            self.list_object(list, world, i, 1.12);
         }
-        self.brush.draw_body(frame, world, &self.appearance);
-        // The background is opaque, so premultiplied RGBA is straight RGBA: drop alpha.
-        let pixels = self.width as usize * self.height as usize;
-        out.resize(pixels * 3, 0);
-        let (dst, _) = out.as_chunks_mut::<3>();
-        let (src, _) = frame.data().as_chunks::<4>();
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = [s[0], s[1], s[2]];
+        self.list_body(list, world);
+    }
+
+    fn list_object(&self, list: &mut DrawList, world: &World, i: usize, scale: f32) {
+        let object = world.object(i);
+        let pose = world.object_pose(i);
+        if object.shape == ObjectShape::Disc {
+            let r = super::scene::DISC_RADIUS * scale * self.appearance.zoom;
+            self.circle(list, pose.position(), r);
+        } else {
+            self.shape(list, object.shape, &Placement::new(&pose, scale));
+        }
+        list.finish_item(self.appearance.object_rgb(object.color));
+    }
+
+    fn list_body(&self, list: &mut DrawList, world: &World) {
+        let body = world.body();
+        let a = &self.appearance;
+        let Some(arm) = &body.arm else {
+            self.circle(list, body.ee, EFFECTOR_RADIUS * a.zoom);
+            list.finish_item(a.shade(PUSHER_RGB));
+            return;
+        };
+        let points = arm.joint_positions(&body.joints);
+        for w in points.windows(2) {
+            let d = (w[1] - w[0]).normalize_or_zero().perp() * LINK_HALF_WIDTH;
+            self.polygon(list, &[w[0] - d, w[0] + d, w[1] + d, w[1] - d], |p| p);
+        }
+        list.finish_item(a.shade(LINK_RGB));
+        // Two fingers across the last link's heading; closer together when closed.
+        let heading = arm.ee_heading(&body.joints);
+        let along = V2::new(heading.cos(), heading.sin());
+        let across = along.perp();
+        let spread = if body.gripper_closed { 0.016 } else { 0.034 };
+        for s in [-1.0f32, 1.0] {
+            let c = body.ee + across * (s * spread) + along * 0.008;
+            let (a, b) = (along * 0.022, across * 0.006);
+            self.polygon(list, &[c - a - b, c + a - b, c + a + b, c - a + b], |p| p);
+        }
+        list.finish_item(a.shade(FINGER_RGB));
+    }
+
+    /// Adds the polygons of `shape` placed by `placement`.
+    fn shape(&self, list: &mut DrawList, shape: ObjectShape, placement: &Placement) {
+        let index = ObjectShape::ALL
+            .iter()
+            .position(|s| *s == shape)
+            .unwrap_or(0);
+        for outline in &self.outlines[index] {
+            self.polygon(list, outline, |p| placement.apply(p));
+        }
+    }
+
+    /// Adds a closed polygon (world points mapped by `to_world`).
+    fn polygon(&self, list: &mut DrawList, points: &[V2], to_world: impl Fn(V2) -> V2) {
+        let start = list.points.len();
+        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+        for p in points {
+            let [u, v] = self.camera.to_pixel(to_world(*p));
+            list.points.push([u, v]);
+            lo = [lo[0].min(u), lo[1].min(v)];
+            hi = [hi[0].max(u), hi[1].max(v)];
+        }
+        let end = list.points.len();
+        list.ops.push(Op::Polygon { start, end });
+        self.push_rect(list, lo, hi);
+    }
+
+    /// Adds a circle of `radius` metres (already zoomed).
+    fn circle(&self, list: &mut DrawList, center: V2, radius: f32) {
+        let [u, v] = self.camera.to_pixel(center);
+        let r = radius / (2.0 * VIEW_HALF) * self.camera.width;
+        list.ops.push(Op::Circle { u, v, r });
+        self.push_rect(list, [u - r, v - r], [u + r, v + r]);
+    }
+
+    fn push_rect(&self, list: &mut DrawList, lo: [f32; 2], hi: [f32; 2]) {
+        let rect = PixelRect::around(lo, hi, self.camera.width, self.camera.height);
+        if !rect.is_empty() {
+            list.rects.push(rect);
         }
     }
 }
 
-/// Position of `shape` in `ObjectShape::ALL`.
-fn shape_index(shape: ObjectShape) -> usize {
-    ObjectShape::ALL
-        .iter()
-        .position(|s| *s == shape)
-        .unwrap_or(0)
+/// Fills item `i` of `list` (non-zero winding, anti-aliased) into `target`, reusing the path
+/// storage in `builder`.
+fn fill_item(
+    builder: &mut Option<PathBuilder>,
+    paint: &mut Paint<'static>,
+    target: &mut Pixmap,
+    list: &DrawList,
+    i: usize,
+) {
+    let item = &list.items[i];
+    let mut pb = builder.take().unwrap_or_default();
+    pb.clear();
+    for op in &list.ops[item.ops.clone()] {
+        match *op {
+            Op::Polygon { start, end } => {
+                for (k, &[u, v]) in list.points[start..end].iter().enumerate() {
+                    if k == 0 {
+                        pb.move_to(u, v)
+                    } else {
+                        pb.line_to(u, v)
+                    }
+                }
+                pb.close();
+            }
+            Op::Circle { u, v, r } => pb.push_circle(u, v, r),
+        }
+    }
+    if pb.len() < 2 {
+        *builder = Some(pb);
+        return;
+    }
+    if let Some(path) = pb.finish() {
+        let rgb = item.rgb;
+        paint.set_color_rgba8(rgb[0], rgb[1], rgb[2], 255);
+        target.fill_path(&path, paint, FillRule::Winding, Transform::identity(), None);
+        *builder = Some(path.clear());
+    }
 }
 
 /// Multiplies the background by the appearance's brightness and gradient (static lighting).
@@ -362,116 +676,6 @@ fn apply_lighting(bg: &mut Pixmap, a: &Appearance) {
             for c in px {
                 *c = (*c as f32 * gain).round().clamp(0.0, 255.0) as u8;
             }
-        }
-    }
-}
-
-impl Brush {
-    fn draw_object(
-        &mut self,
-        frame: &mut Pixmap,
-        world: &World,
-        i: usize,
-        scale: f32,
-        appearance: &Appearance,
-    ) {
-        let object = world.object(i);
-        let pose = world.object_pose(i);
-        let rgb = appearance.object_rgb(object.color);
-        if object.shape == ObjectShape::Disc {
-            self.circle(
-                pose.position(),
-                super::scene::DISC_RADIUS * scale * appearance.zoom,
-            );
-        } else {
-            let placement = Placement::new(&pose, scale);
-            let shape = shape_index(object.shape);
-            // Move the outline out while the builder is borrowed; no allocation.
-            let outlines = std::mem::take(&mut self.outlines[shape]);
-            for outline in &outlines {
-                self.polygon(outline, |p| placement.apply(p));
-            }
-            self.outlines[shape] = outlines;
-        }
-        self.fill(frame, rgb);
-    }
-
-    fn draw_body(&mut self, frame: &mut Pixmap, world: &World, appearance: &Appearance) {
-        let body = world.body();
-        let Some(arm) = &body.arm else {
-            self.circle(body.ee, EFFECTOR_RADIUS * appearance.zoom);
-            self.fill(frame, appearance.shade(PUSHER_RGB));
-            return;
-        };
-        let points = arm.joint_positions(&body.joints);
-        for w in points.windows(2) {
-            let d = (w[1] - w[0]).normalize_or_zero().perp() * LINK_HALF_WIDTH;
-            self.polygon(&[w[0] - d, w[0] + d, w[1] + d, w[1] - d], |p| p);
-        }
-        self.fill(frame, appearance.shade(LINK_RGB));
-        // Two fingers across the last link's heading; closer together when closed.
-        let heading = arm.ee_heading(&body.joints);
-        let along = V2::new(heading.cos(), heading.sin());
-        let across = along.perp();
-        let spread = if body.gripper_closed { 0.016 } else { 0.034 };
-        for s in [-1.0f32, 1.0] {
-            let c = body.ee + across * (s * spread) + along * 0.008;
-            let (a, b) = (along * 0.022, across * 0.006);
-            self.polygon(&[c - a - b, c + a - b, c + a + b, c - a + b], |p| p);
-        }
-        self.fill(frame, appearance.shade(FINGER_RGB));
-    }
-
-    fn builder(&mut self) -> &mut PathBuilder {
-        self.builder.get_or_insert_with(PathBuilder::new)
-    }
-
-    /// Adds a closed polygon (world points mapped by `to_world`) to the pending path.
-    fn polygon(&mut self, points: &[V2], to_world: impl Fn(V2) -> V2) {
-        let camera = self.camera;
-        let pb = self.builder();
-        for (k, p) in points.iter().enumerate() {
-            let [u, v] = camera.to_pixel(to_world(*p));
-            if k == 0 {
-                pb.move_to(u, v)
-            } else {
-                pb.line_to(u, v)
-            }
-        }
-        pb.close();
-    }
-
-    /// Adds a circle of `radius` metres (already zoomed) to the pending path.
-    fn circle(&mut self, center: V2, radius: f32) {
-        let [u, v] = self.camera.to_pixel(center);
-        let r = radius / (2.0 * VIEW_HALF) * self.camera.width;
-        self.builder().push_circle(u, v, r);
-    }
-
-    /// Fills the pending path (non-zero winding, anti-aliased) with `rgb` and clears it.
-    fn fill(&mut self, target: &mut Pixmap, rgb: [u8; 3]) {
-        let Some(pb) = self.builder.take() else {
-            return;
-        };
-        if pb.len() < 2 {
-            let mut pb = pb;
-            pb.clear();
-            self.builder = Some(pb);
-            return;
-        }
-        match pb.finish() {
-            Some(path) => {
-                self.paint.set_color_rgba8(rgb[0], rgb[1], rgb[2], 255);
-                target.fill_path(
-                    &path,
-                    &self.paint,
-                    FillRule::Winding,
-                    Transform::identity(),
-                    None,
-                );
-                self.builder = Some(path.clear());
-            }
-            None => self.builder = Some(PathBuilder::new()),
         }
     }
 }
@@ -694,6 +898,60 @@ mod tests {
         // Anti-aliasing: a block edge pixel mixes red and table.
         let edge = at(-0.2 + 0.04, 0.2);
         assert!(edge != Color::Red.rgb() || edge != TABLE_RGB);
+    }
+
+    #[test]
+    fn incremental_frames_equal_frames_drawn_from_scratch() {
+        // Grasps (the held object moves last and grows), pushes, arm motion and every
+        // appearance variation: the kept renderer must match a fresh one on every frame.
+        let variations: crate::sim::Variations = "distractors,colour-shift,lighting,camera-jitter"
+            .parse()
+            .unwrap();
+        for (suite, task) in [("object", "place-red-block"), ("pusht", "t-far")] {
+            let config = crate::sim::EnvConfig {
+                render: false,
+                variations,
+                ..crate::sim::EnvConfig::default()
+            };
+            let mut env = crate::sim::Env::from_names(suite, task, config).unwrap();
+            let mut teacher = crate::sim::Teacher::new(crate::sim::TeacherConfig {
+                noise_std: 0.3,
+                seed: 4,
+            });
+            let mut kept = Renderer::new(48, 48).unwrap();
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut grasped = false;
+            for seed in 0..2 {
+                env.reset(seed).unwrap();
+                let appearance = Appearance::sample(
+                    true,
+                    true,
+                    true,
+                    &mut crate::sim::scene::episode_rng(seed, 4),
+                );
+                kept.prepare(env.world().unwrap(), appearance);
+                for step in 0..60 {
+                    let world = env.world().unwrap();
+                    grasped |= world.grasp().is_some();
+                    kept.render(world, &mut a);
+                    let mut fresh = Renderer::new(48, 48).unwrap();
+                    fresh.prepare(world, appearance);
+                    fresh.render(world, &mut b);
+                    assert!(
+                        a == b,
+                        "{suite}/{task} seed {seed} step {step}: frames differ"
+                    );
+                    let r = env.step(&teacher.act(&env).unwrap()).unwrap();
+                    if r.terminated || r.truncated {
+                        break;
+                    }
+                }
+            }
+            assert!(
+                grasped || suite == "pusht",
+                "the object episodes should grasp"
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! One gradient step of a policy: forward, loss, backward, AdamW update. The trainer, the
 //! benchmarks and the parity tests all go through here, so there is one definition of a step.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{HostBatch, Policy};
@@ -14,6 +14,35 @@ use crate::train::optimizer::OptimizerConfig;
 pub struct StepOutcome {
     /// The loss before the update.
     pub loss: f32,
+    /// Global L2 norm of the gradient (before clipping).
+    pub grad_norm: f32,
+}
+
+/// Sums the squares of every parameter's gradient.
+struct SquaredGradients<'a> {
+    grads: &'a GradientsParams,
+    total: Option<Tensor<1>>,
+}
+
+impl ModuleVisitor for SquaredGradients<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(grad) = self.grads.get::<D>(param.id) {
+            let sum = grad.powi_scalar(2).sum();
+            self.total = Some(match self.total.take() {
+                Some(total) => total + sum,
+                None => sum,
+            });
+        }
+    }
+}
+
+fn scalar(t: Tensor<1>) -> f32 {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f32::NAN)
 }
 
 /// A policy being trained, with its optimizer, on one device.
@@ -55,7 +84,8 @@ impl Learner {
     }
 
     /// One AdamW step at learning rate `lr` on `batch`, with flow noise drawn from `rng`.
-    /// A non-finite loss skips the update and is returned as [`Error::Numerics`].
+    /// A non-finite loss or gradient skips the update and is returned as
+    /// [`Error::Numerics`].
     pub fn step(
         &mut self,
         batch: &HostBatch,
@@ -66,19 +96,26 @@ impl Learner {
         let input = batch.input(&config, &self.device);
         let targets = batch.targets(&config, rng, &self.device)?;
         let loss = self.policy.loss(&input, &targets);
-        let value = loss
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .ok()
-            .and_then(|v| v.first().copied())
-            .unwrap_or(f32::NAN);
+        let value = scalar(loss.clone());
         if !value.is_finite() {
             return Err(Error::Numerics(format!("loss is {value}; update skipped")));
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+        let mut squared = SquaredGradients {
+            grads: &grads,
+            total: None,
+        };
+        self.policy.visit(&mut squared);
+        let grad_norm = squared.total.map(scalar).unwrap_or(0.0).sqrt();
+        if !grad_norm.is_finite() {
+            return Err(Error::Numerics(format!(
+                "gradient norm is {grad_norm}; update skipped"
+            )));
+        }
         self.policy = self.optimizer.step(lr, self.policy.clone(), grads);
-        Ok(StepOutcome { loss: value })
+        Ok(StepOutcome {
+            loss: value,
+            grad_norm,
+        })
     }
 }

@@ -1,8 +1,15 @@
-//! Training: the optimizer and the gradient step. (The full trainer with schedules, runs and
-//! recipes builds on these.)
+//! Training: configuration, learning-rate schedule, background data loading, the gradient
+//! step, run directories and the training loop.
 
+pub mod config;
 pub mod learner;
+pub mod loader;
 pub mod optimizer;
+pub mod run;
+pub mod schedule;
+pub mod trainer;
 
+pub use config::TrainConfig;
 pub use learner::{Learner, StepOutcome};
 pub use optimizer::OptimizerConfig;
+pub use trainer::{Progress, TrainOutcome, resume, train};

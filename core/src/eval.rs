@@ -1,0 +1,281 @@
+//! Closed-loop evaluation: a policy drives the simulator on a suite's fixed evaluation seeds,
+//! every episode of the suite in lockstep (one batched forward pass per re-plan), and the
+//! report gives success per task and per suite with 95% Wilson confidence intervals.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::input::flow_noise;
+use crate::model::{HostBatch, Observation, Policy, Tokenizer};
+use crate::sim::{Action, Env, EnvConfig, Suite, Variations};
+
+/// How to evaluate.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Actions of each predicted chunk executed before the policy is asked again.
+    pub execute_steps: usize,
+    /// Held-out variations applied to every episode.
+    pub variations: Variations,
+    /// Seed of the flow head's noise.
+    pub seed: u64,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            execute_steps: 4,
+            variations: Variations::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// Results of one task.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskResult {
+    /// Task name.
+    pub task: String,
+    /// Episodes run.
+    pub episodes: usize,
+    /// Episodes that succeeded.
+    pub successes: usize,
+    /// `successes / episodes`.
+    pub success_rate: f64,
+    /// 95% Wilson interval of the success rate.
+    pub ci95: [f64; 2],
+    /// Mean episode length in control steps.
+    pub mean_length: f64,
+}
+
+/// Results of a suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Suite name.
+    pub suite: String,
+    /// Episodes run.
+    pub episodes: usize,
+    /// Episodes that succeeded.
+    pub successes: usize,
+    /// Overall success rate.
+    pub success_rate: f64,
+    /// 95% Wilson interval of the success rate.
+    pub ci95: [f64; 2],
+    /// Mean episode length.
+    pub mean_length: f64,
+    /// Per task.
+    pub tasks: Vec<TaskResult>,
+}
+
+/// The 95% Wilson score interval of `k` successes in `n` trials.
+pub fn wilson_interval(k: usize, n: usize) -> [f64; 2] {
+    if n == 0 {
+        return [0.0, 1.0];
+    }
+    let z = 1.959_963_984_540_054f64;
+    let (n, p) = (n as f64, k as f64 / n as f64);
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) + z * z / (4.0 * n)) / n).sqrt() / denom;
+    [(centre - half).max(0.0), (centre + half).min(1.0)]
+}
+
+struct Episode {
+    task: String,
+    env: Env,
+    obs: crate::sim::Observation,
+    done: bool,
+    success: bool,
+    length: u32,
+}
+
+/// Runs `policy` on every task and evaluation seed of `suite`.
+pub fn evaluate(
+    policy: &Policy,
+    tokenizer: &Tokenizer,
+    suite: &Suite,
+    options: &EvalOptions,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<EvalReport> {
+    let config = policy.config().clone();
+    let device = policy_device(policy);
+    let env_config = EnvConfig {
+        image_size: config.image_size as u32,
+        variations: options.variations,
+        ..EnvConfig::default()
+    };
+    let sim = |e: crate::sim::SimError| Error::invalid(e.to_string());
+    let mut episodes = Vec::new();
+    for task in &suite.tasks {
+        for &seed in &suite.eval_seeds {
+            let mut env = Env::new(suite, &task.name, env_config.clone()).map_err(sim)?;
+            let obs = env.reset(seed).map_err(sim)?;
+            episodes.push(Episode {
+                task: task.name.clone(),
+                env,
+                obs,
+                done: false,
+                success: false,
+                length: 0,
+            });
+        }
+    }
+    let total = episodes.len();
+    let mut rng = crate::train::loader::step_rng(options.seed, 0, 3);
+    let execute = options.execute_steps.clamp(1, config.chunk_len);
+    loop {
+        let active: Vec<usize> = (0..total).filter(|&i| !episodes[i].done).collect();
+        progress(total - active.len(), total);
+        if active.is_empty() {
+            break;
+        }
+        let mut batch = HostBatch::default();
+        for &i in &active {
+            let obs = &episodes[i].obs;
+            batch.push_observation(
+                &config,
+                tokenizer,
+                Observation {
+                    image: &obs.image,
+                    image_size: obs.width as usize,
+                    state: &obs.proprio,
+                    instruction: &obs.instruction,
+                },
+            )?;
+        }
+        let input = batch.input(&config, &device);
+        let encoding = policy.encode(&input, false);
+        let chunk = policy
+            .act(
+                &encoding,
+                flow_noise(&config, active.len(), &mut rng, &device),
+            )
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::invalid(format!("cannot read actions back: {e:?}")))?;
+        let per_episode = config.chunk_len * config.action_dim;
+        let mut selected: Vec<&mut Episode> = episodes.iter_mut().filter(|e| !e.done).collect();
+        selected
+            .par_iter_mut()
+            .enumerate()
+            .try_for_each(|(slot, episode)| -> Result<()> {
+                let dims = episode.env.action_dim();
+                for k in 0..execute {
+                    let start = slot * per_episode + k * config.action_dim;
+                    let action: Vec<f32> = chunk[start..start + dims]
+                        .iter()
+                        .map(|v| {
+                            if v.is_finite() {
+                                v.clamp(-1.0, 1.0)
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect();
+                    let result = episode.env.step(&Action(action)).map_err(sim)?;
+                    episode.length += 1;
+                    episode.obs = result.obs;
+                    if result.terminated || result.truncated {
+                        episode.done = true;
+                        episode.success = result.info.success;
+                        break;
+                    }
+                }
+                Ok(())
+            })?;
+    }
+    Ok(report(suite, &episodes))
+}
+
+fn policy_device(policy: &Policy) -> burn::tensor::Device {
+    use burn::module::Module;
+    policy
+        .devices()
+        .into_iter()
+        .next()
+        .unwrap_or_else(burn::tensor::Device::default)
+}
+
+fn report(suite: &Suite, episodes: &[Episode]) -> EvalReport {
+    let summarise = |name: &str, list: Vec<&Episode>| {
+        let n = list.len();
+        let k = list.iter().filter(|e| e.success).count();
+        let mean_length = list.iter().map(|e| e.length as f64).sum::<f64>() / n.max(1) as f64;
+        TaskResult {
+            task: name.to_string(),
+            episodes: n,
+            successes: k,
+            success_rate: k as f64 / n.max(1) as f64,
+            ci95: wilson_interval(k, n),
+            mean_length,
+        }
+    };
+    let tasks: Vec<TaskResult> = suite
+        .tasks
+        .iter()
+        .map(|t| {
+            summarise(
+                &t.name,
+                episodes.iter().filter(|e| e.task == t.name).collect(),
+            )
+        })
+        .collect();
+    let all = summarise(&suite.name, episodes.iter().collect());
+    EvalReport {
+        suite: suite.name.clone(),
+        episodes: all.episodes,
+        successes: all.successes,
+        success_rate: all.success_rate,
+        ci95: all.ci95,
+        mean_length: all.mean_length,
+        tasks,
+    }
+}
+
+impl EvalReport {
+    /// The report as a markdown table.
+    pub fn to_markdown(&self) -> String {
+        let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+        let mut out = format!(
+            "# Evaluation: suite `{}`\n\nSuccess {} ({}/{}), 95% CI [{}, {}], mean length {:.1} steps.\n\n\
+             | task | success | 95% CI | episodes | mean length |\n|---|---|---|---|---|\n",
+            self.suite,
+            pct(self.success_rate),
+            self.successes,
+            self.episodes,
+            pct(self.ci95[0]),
+            pct(self.ci95[1]),
+            self.mean_length
+        );
+        for t in &self.tasks {
+            out += &format!(
+                "| {} | {} | [{}, {}] | {} | {:.1} |\n",
+                t.task,
+                pct(t.success_rate),
+                pct(t.ci95[0]),
+                pct(t.ci95[1]),
+                t.episodes,
+                t.mean_length
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_interval_matches_known_values() {
+        let [lo, hi] = wilson_interval(8, 10);
+        assert!(
+            (lo - 0.4902).abs() < 1e-3 && (hi - 0.9433).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+        assert_eq!(wilson_interval(0, 0), [0.0, 1.0]);
+        let [lo, _] = wilson_interval(0, 20);
+        assert_eq!(lo, 0.0);
+    }
+}

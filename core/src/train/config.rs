@@ -1,0 +1,169 @@
+//! Training configuration, read from TOML with unknown keys rejected, and saved resolved in
+//! the run directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::train::optimizer::OptimizerConfig;
+use crate::train::schedule::Schedule;
+
+/// A whole training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seed of everything random in the run (initial weights, batches, flow noise).
+    #[serde(default)]
+    pub seed: u64,
+    /// Updates to run.
+    pub steps: u64,
+    /// Samples per update.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Write a checkpoint every this many updates (and at the end).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u64,
+    /// Write a metrics line every this many updates.
+    #[serde(default = "default_log_every")]
+    pub log_every: u64,
+    /// Stop after this many non-finite losses or gradients in a row.
+    #[serde(default = "default_max_bad_steps")]
+    pub max_bad_steps: u32,
+    /// The policy to train.
+    pub model: ModelSection,
+    /// What to train on.
+    pub data: DataSection,
+    /// Learning-rate schedule.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// AdamW settings.
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+}
+
+/// `[model]`: start from a checkpoint, or from scratch with a preset and head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Checkpoint to start from (post-training); absent to start from scratch.
+    pub init: Option<PathBuf>,
+    /// Preset when starting from scratch.
+    #[serde(default = "default_preset")]
+    pub preset: String,
+    /// Action head when starting from scratch (`l1`, `flow`, `bins`).
+    #[serde(default = "default_head")]
+    pub head: String,
+}
+
+/// `[data]`: demonstration datasets (directories written by `praxis demos`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// Dataset directories, sampled as one.
+    pub datasets: Vec<PathBuf>,
+}
+
+fn default_batch() -> usize {
+    32
+}
+fn default_checkpoint_every() -> u64 {
+    500
+}
+fn default_log_every() -> u64 {
+    10
+}
+fn default_max_bad_steps() -> u32 {
+    5
+}
+fn default_preset() -> String {
+    "s".into()
+}
+fn default_head() -> String {
+    "l1".into()
+}
+
+impl TrainConfig {
+    /// Parses a config; relative paths are resolved against `base` (the file's directory).
+    pub fn from_toml(text: &str, origin: &str, base: &Path) -> Result<Self> {
+        let mut config: TrainConfig = toml::from_str(text).map_err(|e| {
+            let message = e.message().to_string();
+            Error::invalid(format!(
+                "{origin}: {}",
+                message.lines().next().unwrap_or("")
+            ))
+        })?;
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(init) = config.model.init.as_mut() {
+            resolve(init);
+        }
+        config.data.datasets.iter_mut().for_each(resolve);
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml(&text, &path.display().to_string(), base)
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |m: &str| Err(Error::invalid(format!("{origin}: {m}")));
+        if self.steps == 0 {
+            return bad("steps must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size must be at least 1");
+        }
+        if self.checkpoint_every == 0 || self.log_every == 0 {
+            return bad("checkpoint_every and log_every must be at least 1");
+        }
+        if self.data.datasets.is_empty() {
+            return bad("[data] datasets lists no dataset");
+        }
+        if !(self.schedule.lr.is_finite() && self.schedule.lr > 0.0) {
+            return bad("schedule.lr must be a positive number");
+        }
+        Ok(())
+    }
+
+    /// The config as TOML (saved as `config.toml` in the run directory).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "steps = 10\n[model]\npreset = \"xs\"\n[data]\ndatasets = [\"demos\"]\n";
+
+    #[test]
+    fn minimal_config_gets_defaults_and_resolved_paths() {
+        let c = TrainConfig::from_toml(MINIMAL, "t.toml", Path::new("/runs")).unwrap();
+        assert_eq!(c.batch_size, 32);
+        assert_eq!(c.data.datasets, vec![PathBuf::from("/runs/demos")]);
+        let again = TrainConfig::from_toml(&c.to_toml(), "again", Path::new("/")).unwrap();
+        assert_eq!(again, c);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_one_line_errors() {
+        let e = TrainConfig::from_toml(&format!("{MINIMAL}colour = 1\n"), "t.toml", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.toml") && e.contains("colour"), "{e}");
+        assert!(!e.contains('\n'));
+        let e = TrainConfig::from_toml(&MINIMAL.replace("10", "0"), "t.toml", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("steps must be at least 1"), "{e}");
+    }
+}

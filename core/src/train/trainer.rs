@@ -1,0 +1,263 @@
+//! The training loop: batches from a background loader, AdamW updates with a warm-up/cosine
+//! schedule, a numerics guard, metrics lines and atomic checkpoints in a run directory, exact
+//! resume, and a clean stop on request (Ctrl-C) that saves a checkpoint first.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use crate::checkpoint::{self, CheckpointMeta, Provenance, RngState};
+use crate::data::Dataset;
+use crate::device::ComputeDevice;
+use crate::error::{Error, Result};
+use crate::model::{HeadKind, ModelConfig, Policy, Tokenizer};
+use crate::train::config::TrainConfig;
+use crate::train::learner::Learner;
+use crate::train::loader::{DataMix, Loader, step_rng};
+use crate::train::run::{MetricsLine, RunDir, RunInfo};
+
+/// ChaCha stream of the flow-matching noise.
+const NOISE_STREAM: u64 = 2;
+
+/// How a training run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOutcome {
+    /// Updates completed.
+    pub step: u64,
+    /// Loss of the last update.
+    pub last_loss: f32,
+    /// The checkpoint written last.
+    pub checkpoint: PathBuf,
+    /// Whether the run stopped on request before its last step.
+    pub interrupted: bool,
+}
+
+/// What the trainer reports while it runs (for progress bars and the app).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Updates completed.
+    pub step: u64,
+    /// Updates in the run.
+    pub total: u64,
+    /// Loss of the last update.
+    pub loss: f32,
+}
+
+/// Starts a new run in `run_dir` from `config`.
+pub fn train(
+    run_dir: &std::path::Path,
+    config: &TrainConfig,
+    device: &ComputeDevice,
+    stop: &AtomicBool,
+    progress: impl FnMut(Progress),
+) -> Result<TrainOutcome> {
+    let data = open_data(config)?;
+    let (policy, tokenizer) = initial_policy(config, device)?;
+    let run = RunDir::create(run_dir)?;
+    crate::atomic::write_file(&run.config_path(), config.to_toml().as_bytes())?;
+    let info = RunInfo {
+        seed: config.seed,
+        provenance: Provenance::current(device.backend.name(), &device.name),
+    };
+    crate::atomic::write_file(
+        &run.info_path(),
+        serde_json::to_string_pretty(&info)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    let learner = Learner::new(policy, &config.optimizer, &device.device);
+    run_loop(
+        &run, config, device, data, tokenizer, learner, 0, stop, progress,
+    )
+}
+
+/// Continues the run in `run_dir` from its newest checkpoint, exactly as if it had never
+/// stopped.
+pub fn resume(
+    run_dir: &std::path::Path,
+    device: &ComputeDevice,
+    stop: &AtomicBool,
+    progress: impl FnMut(Progress),
+) -> Result<TrainOutcome> {
+    let run = RunDir::open(run_dir)?;
+    let config = TrainConfig::load(&run.config_path())?;
+    let latest = run.latest()?.ok_or_else(|| {
+        Error::invalid(format!(
+            "{} has no checkpoint to resume from",
+            run_dir.display()
+        ))
+    })?;
+    let ckpt = checkpoint::load(&latest, &device.device)?;
+    let step = ckpt.meta.step;
+    let mut learner = Learner::new(ckpt.policy, &config.optimizer, &device.device);
+    if let Some(bytes) = ckpt.optimizer {
+        let restored = checkpoint::load_optimizer(&latest, learner.optimizer().clone(), bytes)?;
+        learner = learner.with_optimizer(restored);
+    }
+    run.truncate_metrics(step)?;
+    let data = open_data(&config)?;
+    run_loop(
+        &run,
+        &config,
+        device,
+        data,
+        ckpt.meta.tokenizer,
+        learner,
+        step,
+        stop,
+        progress,
+    )
+}
+
+fn open_data(config: &TrainConfig) -> Result<Vec<Dataset>> {
+    config
+        .data
+        .datasets
+        .iter()
+        .map(|dir| Dataset::open(dir).map_err(|e| Error::invalid(e.to_string())))
+        .collect()
+}
+
+/// The policy a new run starts from: a checkpoint (post-training) or a fresh network.
+fn initial_policy(config: &TrainConfig, device: &ComputeDevice) -> Result<(Policy, Tokenizer)> {
+    match &config.model.init {
+        Some(dir) => {
+            let ckpt = checkpoint::load(dir, &device.device)?;
+            Ok((ckpt.policy, ckpt.meta.tokenizer))
+        }
+        None => {
+            let head: HeadKind = config.model.head.parse()?;
+            let model = ModelConfig::preset(&config.model.preset, head)?;
+            let tokenizer = Tokenizer::new(crate::sim::vocabulary());
+            device.device.seed(config.seed);
+            let policy = Policy::new(&model, tokenizer.vocab_size(), &device.device)?;
+            Ok((policy, tokenizer))
+        }
+    }
+}
+
+fn save(
+    run: &RunDir,
+    config: &TrainConfig,
+    device: &ComputeDevice,
+    learner: &Learner,
+    tokenizer: &Tokenizer,
+    step: u64,
+) -> Result<PathBuf> {
+    let policy = learner.policy();
+    let meta = CheckpointMeta::new(
+        policy.config().clone(),
+        tokenizer.clone(),
+        step,
+        config.seed,
+        RngState {
+            seed: config.seed,
+            word_pos: u128::from(step) << 20,
+        },
+        Provenance::current(device.backend.name(), &device.name),
+    );
+    let path = run.checkpoint_path(step);
+    checkpoint::save(&path, &meta, &policy, Some(learner.optimizer()))?;
+    run.set_latest(&path)?;
+    Ok(path)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_loop(
+    run: &RunDir,
+    config: &TrainConfig,
+    device: &ComputeDevice,
+    datasets: Vec<Dataset>,
+    tokenizer: Tokenizer,
+    mut learner: Learner,
+    start: u64,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(Progress),
+) -> Result<TrainOutcome> {
+    let model = learner.policy().config().clone();
+    let data = Arc::new(DataMix::new(datasets, model.chunk_len)?);
+    let mut loader = Loader::spawn(
+        data,
+        model,
+        tokenizer.clone(),
+        config.batch_size,
+        config.seed,
+        start..config.steps,
+        4,
+    );
+    let mut last = (f32::NAN, f32::NAN);
+    let mut bad_in_a_row = 0u32;
+    let mut skipped = 0u64;
+    let mut checkpoint = run.latest()?.unwrap_or_default();
+    let (mut window_start, mut data_s, mut update_s, mut window_steps) =
+        (Instant::now(), 0.0f64, 0.0f64, 0u64);
+    for step in start..config.steps {
+        if stop.load(Ordering::Relaxed) {
+            let checkpoint = save(run, config, device, &learner, &tokenizer, step)?;
+            return Ok(TrainOutcome {
+                step,
+                last_loss: last.0,
+                checkpoint,
+                interrupted: true,
+            });
+        }
+        let waited = Instant::now();
+        let batch = loader.next()?;
+        data_s += waited.elapsed().as_secs_f64();
+        let lr = config.schedule.lr_at(step, config.steps);
+        let mut rng = step_rng(config.seed, step, NOISE_STREAM);
+        let updated = Instant::now();
+        match learner.step(&batch, lr, &mut rng) {
+            Ok(outcome) => {
+                bad_in_a_row = 0;
+                last = (outcome.loss, outcome.grad_norm);
+            }
+            Err(Error::Numerics(why)) => {
+                bad_in_a_row += 1;
+                skipped += 1;
+                eprintln!("step {}: {why}", step + 1);
+                if bad_in_a_row >= config.max_bad_steps {
+                    return Err(Error::Numerics(format!(
+                        "{bad_in_a_row} non-finite updates in a row at step {}; stopped, the last \
+                         good checkpoint is {}",
+                        step + 1,
+                        checkpoint.display()
+                    )));
+                }
+            }
+            Err(other) => return Err(other),
+        }
+        update_s += updated.elapsed().as_secs_f64();
+        window_steps += 1;
+        let done = step + 1;
+        if done % config.log_every == 0 || done == config.steps {
+            let elapsed = window_start.elapsed().as_secs_f64().max(1e-9);
+            run.append_metrics(&MetricsLine {
+                step: done,
+                loss: last.0,
+                grad_norm: last.1,
+                lr,
+                samples_per_s: (window_steps as usize * config.batch_size) as f64 / elapsed,
+                data_ms: data_s * 1e3 / window_steps as f64,
+                update_ms: update_s * 1e3 / window_steps as f64,
+                skipped,
+            })?;
+            (window_start, data_s, update_s, window_steps) = (Instant::now(), 0.0, 0.0, 0);
+        }
+        if done % config.checkpoint_every == 0 || done == config.steps {
+            checkpoint = save(run, config, device, &learner, &tokenizer, done)?;
+        }
+        progress(Progress {
+            step: done,
+            total: config.steps,
+            loss: last.0,
+        });
+    }
+    Ok(TrainOutcome {
+        step: config.steps,
+        last_loss: last.0,
+        checkpoint,
+        interrupted: false,
+    })
+}

@@ -1,0 +1,67 @@
+//! `praxis eval`: closed-loop success of a checkpoint on a suite's evaluation seeds.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use praxis_core::eval::{self, EvalOptions};
+use praxis_core::sim::{Suite, Variations};
+use praxis_core::{atomic, checkpoint, device};
+
+use crate::progress;
+
+/// Arguments of `praxis eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint directory.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Built-in suite (spatial, object, goal, long, pusht) or a suite .toml file.
+    #[arg(long)]
+    pub suite: String,
+    /// Held-out variations (distractors, colour-shift, lighting, camera-jitter, paraphrase,
+    /// unseen-embodiment, all, none).
+    #[arg(long, default_value = "none")]
+    pub variations: String,
+    /// Actions executed from each predicted chunk before re-planning.
+    #[arg(long, default_value_t = 4)]
+    pub execute_steps: usize,
+    /// Directory for `eval-<suite>.json` and `.md` (default: print only).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs the evaluation and prints the markdown report.
+pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
+    let suite = Suite::resolve(&args.suite)?;
+    let variations: Variations = args.variations.parse()?;
+    let device = device::open_requested(backend)?;
+    let ckpt = checkpoint::load(&args.checkpoint, &device.device)?;
+    let options = EvalOptions {
+        execute_steps: args.execute_steps,
+        variations,
+        ..EvalOptions::default()
+    };
+    let bar = progress::bar(0, "episodes");
+    let report = eval::evaluate(
+        &ckpt.policy,
+        &ckpt.meta.tokenizer,
+        &suite,
+        &options,
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    let markdown = report.to_markdown();
+    if let Some(dir) = &args.out {
+        let name = format!("eval-{}", report.suite);
+        atomic::write_file(
+            &dir.join(format!("{name}.json")),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )?;
+        atomic::write_file(&dir.join(format!("{name}.md")), markdown.as_bytes())?;
+    }
+    print!("{markdown}");
+    Ok(())
+}
