@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Warm-up then cosine schedule over a run of `total_steps` updates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Schedule {
     /// Peak learning rate.
     pub lr: f64,
