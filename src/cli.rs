@@ -27,6 +27,8 @@ pub enum Command {
     Init(commands::init::InitArgs),
     /// Export a checkpoint's weights for other tools (SafeTensors, PyTorch layout).
     Export(commands::export::ExportArgs),
+    /// Pre-train a base policy on broad scripted-teacher data (records it, then trains).
+    Pretrain(commands::pretrain::PretrainArgs),
     /// Train a policy on demonstration datasets (or continue a run with --resume).
     Train(commands::train::TrainArgs),
     /// Closed-loop success of a checkpoint on a suite, with 95% confidence intervals.

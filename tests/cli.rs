@@ -227,6 +227,29 @@ fn demos_train_and_eval_run_end_to_end() {
     assert!(ci[0].as_f64().unwrap() <= rate && rate <= ci[1].as_f64().unwrap());
     assert!(stdout(&out).contains("| task | success |"));
 
+    // a run that records its own demonstrations
+    std::fs::write(
+        &config,
+        "steps = 2\nbatch_size = 2\n[model]\npreset = \"xs\"\n\
+         [data.record]\nsuite = \"spatial\"\nepisodes = 2\n",
+    )
+    .unwrap();
+    let run3 = dir.path().join("run3");
+    let out = praxis(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run3.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run3.join("data/spatial/meta.json").is_file());
+    let saved = std::fs::read_to_string(run3.join("config.toml")).unwrap();
+    assert!(
+        !saved.contains("[data.record]"),
+        "a resume must not record again: {saved}"
+    );
+
     // bad config keys and an unknown suite are one-line errors
     std::fs::write(
         &config,

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod eval;
 pub mod export;
 pub mod init;
+pub mod pretrain;
 pub mod render;
 pub mod train;
 
@@ -19,6 +20,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Devices(args) => devices::run(&args),
         Command::Init(args) => init::run(&args, backend),
         Command::Export(args) => export::run(&args, backend),
+        Command::Pretrain(args) => pretrain::run(&args, backend),
         Command::Train(args) => train::run(&args, backend),
         Command::Eval(args) => eval::run(&args, backend),
         Command::Render(args) => render::run(&args),

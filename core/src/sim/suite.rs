@@ -16,7 +16,7 @@ use super::scene::{Color, LAYOUT_HALF, LayoutRequest, ObjectRequest, ObjectShape
 use super::task::SubGoal;
 
 /// The built-in suites: name and TOML text.
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     (
         "spatial",
         include_str!("../../../assets/suites/spatial.toml"),
@@ -25,6 +25,10 @@ const BUILTIN: [(&str, &str); 5] = [
     ("goal", include_str!("../../../assets/suites/goal.toml")),
     ("long", include_str!("../../../assets/suites/long.toml")),
     ("pusht", include_str!("../../../assets/suites/pusht.toml")),
+    (
+        "arm2-object",
+        include_str!("../../../assets/suites/arm2-object.toml"),
+    ),
 ];
 
 /// Names of the built-in suites.

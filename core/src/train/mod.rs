@@ -5,6 +5,7 @@ pub mod config;
 pub mod learner;
 pub mod loader;
 pub mod optimizer;
+pub mod pretrain;
 pub mod run;
 pub mod schedule;
 pub mod trainer;

@@ -50,11 +50,15 @@ pub fn train(
     config: &TrainConfig,
     device: &ComputeDevice,
     stop: &AtomicBool,
-    progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress) + Send,
 ) -> Result<TrainOutcome> {
-    let data = open_data(config)?;
+    // Everything that can be checked is checked before the run directory exists.
+    let mut data = open_data(config)?;
     let (policy, tokenizer) = initial_policy(config, device)?;
     let run = RunDir::create(run_dir)?;
+    let (config, recorded) = record_data(&run, config)?;
+    let config = &config;
+    data.extend(recorded);
     crate::atomic::write_file(&run.config_path(), config.to_toml().as_bytes())?;
     let info = RunInfo {
         seed: config.seed,
@@ -78,7 +82,7 @@ pub fn resume(
     run_dir: &std::path::Path,
     device: &ComputeDevice,
     stop: &AtomicBool,
-    progress: impl FnMut(Progress),
+    progress: impl FnMut(Progress) + Send,
 ) -> Result<TrainOutcome> {
     let run = RunDir::open(run_dir)?;
     let config = TrainConfig::load(&run.config_path())?;
@@ -108,6 +112,43 @@ pub fn resume(
         stop,
         progress,
     )
+}
+
+/// Records the `[data.record]` demonstrations into the run directory, and returns the config
+/// as it will be saved (recorded once, then listed as a dataset, so a resume does not
+/// re-record) with the recorded dataset.
+fn record_data(run: &RunDir, config: &TrainConfig) -> Result<(TrainConfig, Option<Dataset>)> {
+    let mut resolved = config.clone();
+    let mut recorded = None;
+    if let Some(record) = resolved.data.record.take() {
+        let dir = run.root().join("data").join(suite_dir_name(&record.suite));
+        crate::data::record_demos(
+            &crate::data::RecordOptions {
+                suite: record.suite.clone(),
+                episodes: record.episodes,
+                out: dir.clone(),
+                noise_std: record.noise,
+                image_size: 64,
+                seed: config.seed,
+                keep_failures: false,
+            },
+            &mut |_| {},
+        )
+        .map_err(|e| Error::invalid(e.to_string()))?;
+        recorded = Some(Dataset::open(&dir).map_err(|e| Error::invalid(e.to_string()))?);
+        resolved
+            .data
+            .datasets
+            .push(std::path::absolute(&dir).unwrap_or(dir));
+    }
+    Ok((resolved, recorded))
+}
+
+fn suite_dir_name(suite: &str) -> String {
+    std::path::Path::new(suite)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "demos".into())
 }
 
 fn open_data(config: &TrainConfig) -> Result<Vec<Dataset>> {
@@ -163,8 +204,35 @@ fn save(
     Ok(path)
 }
 
+/// Runs the loop in a thread pool of its own: one thread when the config asks for
+/// determinism, all cores otherwise.
 #[allow(clippy::too_many_arguments)]
 fn run_loop(
+    run: &RunDir,
+    config: &TrainConfig,
+    device: &ComputeDevice,
+    datasets: Vec<Dataset>,
+    tokenizer: Tokenizer,
+    learner: Learner,
+    start: u64,
+    stop: &AtomicBool,
+    progress: impl FnMut(Progress) + Send,
+) -> Result<TrainOutcome> {
+    let threads = if config.deterministic { 1 } else { 0 };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("praxis-train-{i}"))
+        .build()
+        .map_err(|e| Error::invalid(format!("cannot start the training threads: {e}")))?;
+    pool.install(|| {
+        run_steps(
+            run, config, device, datasets, tokenizer, learner, start, stop, progress,
+        )
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_steps(
     run: &RunDir,
     config: &TrainConfig,
     device: &ComputeDevice,
