@@ -47,6 +47,7 @@
 //! | goal | 7 × 10 | 100% | 31 |
 //! | long | 6 × 10 | 100% | 79 |
 //! | pusht | 4 × 12 | 100% | 57 |
+//! | arm2-object | 6 × 10 | 100% | 34 |
 //!
 //! Push-T counts success at 95% coverage of the target pose, as gym-pusht. Its teacher plans
 //! each push by simulating candidates in a model world (see [`push_t`]); it also solves all
