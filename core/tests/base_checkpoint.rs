@@ -15,7 +15,10 @@ fn the_shipped_base_checkpoint_loads_and_acts() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/base/praxis-s-l1");
     let ckpt = checkpoint::load(&dir, &Device::flex()).unwrap();
     checkpoint::expect_preset(&dir, &ckpt.meta, "s").unwrap();
-    assert!(ckpt.optimizer.is_none(), "a base checkpoint ships without optimizer state");
+    assert!(
+        ckpt.optimizer.is_none(),
+        "a base checkpoint ships without optimizer state"
+    );
     let known: Vec<&String> = ckpt.meta.tokenizer.words().iter().collect();
     for word in praxis_core::sim::vocabulary() {
         assert!(known.contains(&&word), "the base tokenizer lacks '{word}'");
