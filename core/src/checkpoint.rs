@@ -8,6 +8,7 @@
 //! | `meta.json` | [`CheckpointMeta`]: format version, model config, tokenizer, step, seed, RNG position, backend, device, versions, and the size and CRC-32 of every other file |
 //! | `model.bpk` | the policy's parameters (Burn's burnpack format) |
 //! | `optimizer.bpk` | AdamW moments (absent in exported or shipped base checkpoints) |
+//! | `training.bpk` | the weights being trained, when they differ from `model.bpk`: the raw weights of a run that saves their moving average, or the frozen bases and LoRA factors of an adapter run (only for `--resume`) |
 //!
 //! The directory is assembled under a temporary name and renamed into place, and every file is
 //! checked against its recorded size and CRC before it is parsed, so a truncated or corrupted
@@ -34,6 +35,7 @@ pub const FORMAT_VERSION: u32 = 1;
 const META: &str = "meta.json";
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
+const TRAINING: &str = "training.bpk";
 
 /// Size and checksum of one file of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +147,9 @@ pub struct Checkpoint {
     /// Serialized optimizer state, if the checkpoint has one; apply with
     /// [`load_optimizer`].
     pub optimizer: Option<Vec<u8>>,
+    /// The weights being trained, if they differ from `policy` (see the module docs); apply
+    /// with [`load_training`].
+    pub training: Option<Vec<u8>>,
 }
 
 /// Writes a checkpoint to `dir` atomically (an existing checkpoint there is replaced only once
@@ -155,11 +160,27 @@ pub fn save(
     policy: &Policy,
     optimizer: Option<&ModuleOptimizer>,
 ) -> Result<()> {
+    save_with_training(dir, meta, policy, optimizer, None)
+}
+
+/// Like [`save`], with the weights being trained when they differ from `policy` (a moving
+/// average or merged adapters were saved as the model).
+pub fn save_with_training(
+    dir: &Path,
+    meta: &CheckpointMeta,
+    policy: &Policy,
+    optimizer: Option<&ModuleOptimizer>,
+    training: Option<&Policy>,
+) -> Result<()> {
     let model_bytes = policy
         .clone()
         .into_record()
         .into_bytes()
         .map_err(|e| Error::checkpoint(dir, format!("cannot serialize the model: {e}")))?;
+    let training_bytes = training
+        .map(|t| t.clone().into_record().into_bytes())
+        .transpose()
+        .map_err(|e| Error::checkpoint(dir, format!("cannot serialize the training state: {e}")))?;
     let optimizer_bytes = optimizer
         .map(|o| o.into_bytes())
         .transpose()
@@ -172,6 +193,9 @@ pub fn save(
     let mut files: Vec<(&str, &[u8])> = vec![(MODEL, &model_bytes)];
     if let Some(bytes) = &optimizer_bytes {
         files.push((OPTIMIZER, bytes));
+    }
+    if let Some(bytes) = &training_bytes {
+        files.push((TRAINING, bytes));
     }
     for (name, content) in &files {
         meta.files.insert(name.to_string(), FileDigest::of(content));
@@ -273,10 +297,29 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
             )
         })?;
     let optimizer = read_checked(dir, &meta, OPTIMIZER)?;
+    let training = read_checked(dir, &meta, TRAINING)?;
     Ok(Checkpoint {
         meta,
         policy,
         optimizer,
+        training,
+    })
+}
+
+/// Loads the training state saved by [`save_with_training`] into `structure`, a policy
+/// prepared the same way as the one that was saved (same fine-tuning mode).
+pub fn load_training(dir: &Path, structure: Policy, bytes: Vec<u8>) -> Result<Policy> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| Error::checkpoint(dir, format!("{TRAINING} cannot be parsed: {e}")))?;
+    structure.try_load_record(record).map_err(|e| {
+        Error::checkpoint(
+            dir,
+            format!("{TRAINING} does not fit the run's fine-tuning mode: {e}")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        )
     })
 }
 

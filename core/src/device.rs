@@ -11,6 +11,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Serialises every use of a device's (process-wide) random generator; see [`seeded`].
+static RANDOM_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `init` with `device`'s random generator seeded to `seed`. Burn keeps one generator per
+/// device for the whole process, so two runs initialising weights at once (parallel tests, the
+/// app's trainer next to a benchmark) would interleave their draws; a process-wide lock keeps
+/// each seeded initialisation reproducible.
+pub fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
+    let _guard = RANDOM_INIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    device.seed(seed);
+    init()
+}
+
 /// A compute backend Praxis can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

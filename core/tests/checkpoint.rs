@@ -33,8 +33,10 @@ fn trained(head: HeadKind, preset: &str) -> (Learner, ModelConfig, Tokenizer) {
     let tokenizer = bench_tokenizer();
     let config = ModelConfig::preset(preset, head).unwrap();
     let device = Device::flex();
-    device.seed(9);
-    let policy = Policy::new(&config, tokenizer.vocab_size(), &device).unwrap();
+    let policy = praxis_core::device::seeded(&device, 9, || {
+        Policy::new(&config, tokenizer.vocab_size(), &device)
+    })
+    .unwrap();
     let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device);
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let batch = synthetic_batch(&config, &tokenizer, 4, &mut rng, true).unwrap();

@@ -15,12 +15,13 @@ fn flex() -> Device {
 
 fn policy(preset: &str, head: HeadKind, tokenizer: &Tokenizer, seed: u64) -> Policy {
     let device = flex();
-    device.seed(seed);
-    Policy::new(
-        &ModelConfig::preset(preset, head).unwrap(),
-        tokenizer.vocab_size(),
-        &device,
-    )
+    praxis_core::device::seeded(&device, seed, || {
+        Policy::new(
+            &ModelConfig::preset(preset, head).unwrap(),
+            tokenizer.vocab_size(),
+            &device,
+        )
+    })
     .unwrap()
 }
 

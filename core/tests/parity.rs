@@ -67,8 +67,10 @@ fn flex_and_wgpu_agree_on_outputs_and_on_one_step() {
     let tokenizer = bench_tokenizer();
     for head in HeadKind::ALL {
         let config = ModelConfig::preset("xs", head).unwrap();
-        cpu.seed(21);
-        let on_cpu = Policy::new(&config, tokenizer.vocab_size(), &cpu).unwrap();
+        let on_cpu = praxis_core::device::seeded(&cpu, 21, || {
+            Policy::new(&config, tokenizer.vocab_size(), &cpu)
+        })
+        .unwrap();
         let on_gpu = on_cpu.clone().to_device(&gpu);
 
         let mut rng = ChaCha8Rng::seed_from_u64(21);

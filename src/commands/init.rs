@@ -30,8 +30,9 @@ pub fn run(args: &InitArgs, backend: Option<&str>) -> anyhow::Result<()> {
     let config = ModelConfig::preset(&args.preset, head)?;
     let device = device::open_requested(backend)?;
     let tokenizer = Tokenizer::new(praxis_core::sim::vocabulary());
-    device.device.seed(args.seed);
-    let policy = Policy::new(&config, tokenizer.vocab_size(), &device.device)?;
+    let policy = device::seeded(&device.device, args.seed, || {
+        Policy::new(&config, tokenizer.vocab_size(), &device.device)
+    })?;
     let meta = CheckpointMeta::new(
         config,
         tokenizer,

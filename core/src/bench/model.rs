@@ -157,8 +157,9 @@ pub fn run(
     let mut heads = Vec::new();
     for &head in &bench.heads {
         let config = ModelConfig::preset(&bench.preset, head)?;
-        device.device.seed(0);
-        let policy = Policy::new(&config, tokenizer.vocab_size(), &device.device)?;
+        let policy = crate::device::seeded(&device.device, 0, || {
+            Policy::new(&config, tokenizer.vocab_size(), &device.device)
+        })?;
         let params = policy.num_params();
 
         progress(&format!("{head}: training at batch {}", bench.batch));

@@ -51,3 +51,30 @@ pub fn named_params<M: Module>(module: &M) -> Vec<NamedParam> {
     module.visit(&mut collector);
     collector.params
 }
+
+#[derive(Default)]
+struct NameCollector {
+    path: Vec<String>,
+    names: Vec<String>,
+}
+
+impl ModuleVisitor for NameCollector {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, _param: &Param<Tensor<D>>) {
+        self.names.push(self.path.join("."));
+    }
+}
+
+/// The dotted path of every float parameter of `module`, in visiting order (no data copied).
+pub fn param_names<M: Module>(module: &M) -> Vec<String> {
+    let mut collector = NameCollector::default();
+    module.visit(&mut collector);
+    collector.names
+}

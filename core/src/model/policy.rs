@@ -24,6 +24,15 @@ pub struct Encoding {
     pub attention: Vec<Tensor<4>>,
 }
 
+/// Forces lazily initialised parameters to be drawn.
+struct DrawNow;
+
+impl burn::module::ModuleVisitor for DrawNow {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
 /// The policy network (preset-sized; see [`ModelConfig`]).
 #[derive(Module, Debug)]
 pub struct Policy {
@@ -53,7 +62,7 @@ impl Policy {
             std: 0.02,
         };
         let head = config.head;
-        Ok(Policy {
+        let policy = Policy {
             patch_embed: LinearConfig::new(config.patch_values(), w).init(device),
             word_embed: EmbeddingConfig::new(vocab_size.max(2), w).init(device),
             state_embed: LinearConfig::new(config.state_dim, w).init(device),
@@ -68,7 +77,11 @@ impl Policy {
             bins: (head == HeadKind::Bins)
                 .then(|| BinsHead::new(w, config.action_dim, config.bins, device)),
             config: config.clone(),
-        })
+        };
+        // Burn draws parameters lazily, at first use; draw them now, while the caller's seed
+        // (see `device::seeded`) still governs the device's generator.
+        policy.visit(&mut DrawNow);
+        Ok(policy)
     }
 
     /// Number of scalar parameters.

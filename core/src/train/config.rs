@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::train::finetune::FinetuneConfig;
 use crate::train::optimizer::OptimizerConfig;
 use crate::train::schedule::Schedule;
 
@@ -36,8 +37,15 @@ pub struct TrainConfig {
     /// unaffected.
     #[serde(default = "default_deterministic")]
     pub deterministic: bool,
+    /// Evaluate and save a moving average of the weights with this decay per update (e.g.
+    /// 0.995); absent to save the weights themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema_decay: Option<f64>,
     /// The policy to train.
     pub model: ModelSection,
+    /// Which parameters to train (full, frozen vision, head only, LoRA).
+    #[serde(default)]
+    pub finetune: FinetuneConfig,
     /// What to train on.
     pub data: DataSection,
     /// Learning-rate schedule.
@@ -152,6 +160,11 @@ impl TrainConfig {
         }
         if self.data.datasets.is_empty() && self.data.record.is_none() {
             return bad("[data] lists no dataset and records none");
+        }
+        if let Some(decay) = self.ema_decay
+            && !(0.0..1.0).contains(&decay)
+        {
+            return bad("ema_decay must be in [0, 1)");
         }
         if !(self.schedule.lr.is_finite() && self.schedule.lr > 0.0) {
             return bad("schedule.lr must be a positive number");

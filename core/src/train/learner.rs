@@ -7,6 +7,8 @@ use burn::tensor::{Device, Tensor};
 
 use crate::error::{Error, Result};
 use crate::model::{HostBatch, Policy};
+use crate::train::ema::Ema;
+use crate::train::finetune::{self, FinetuneConfig};
 use crate::train::optimizer::OptimizerConfig;
 
 /// What one step measured.
@@ -50,16 +52,47 @@ pub struct Learner {
     policy: Policy,
     optimizer: ModuleOptimizer,
     device: Device,
+    adapters: bool,
+    ema: Option<Ema>,
 }
 
 impl Learner {
-    /// Starts training `policy` on `device` (plain device; autodiff is enabled here).
+    /// Starts training every parameter of `policy` on `device` (plain device; autodiff is
+    /// enabled here).
     pub fn new(policy: Policy, optimizer: &OptimizerConfig, device: &Device) -> Self {
         Learner {
             policy: policy.to_device(device).train(),
             optimizer: optimizer.build(),
             device: device.clone(),
+            adapters: false,
+            ema: None,
         }
+    }
+
+    /// Starts training `policy`, already prepared by [`FinetuneConfig::prepare`] (frozen
+    /// parts, adapters), on `device`.
+    pub fn prepared(
+        policy: Policy,
+        finetune: &FinetuneConfig,
+        optimizer: &OptimizerConfig,
+        device: &Device,
+    ) -> Self {
+        Learner {
+            adapters: finetune.has_adapters(),
+            ..Learner::new(policy, optimizer, device)
+        }
+    }
+
+    /// Also keeps a moving average of the weights, which [`policy`](Self::policy) then returns.
+    pub fn with_ema(mut self, ema: Ema) -> Self {
+        self.ema = Some(ema);
+        self
+    }
+
+    /// Starts a moving average at the current weights.
+    pub fn start_ema(self, decay: f64) -> Self {
+        let current = self.dense();
+        self.with_ema(Ema::new(current, decay))
     }
 
     /// Continues from restored optimizer state.
@@ -73,9 +106,33 @@ impl Learner {
         &self.device
     }
 
-    /// A copy of the policy for inference (no autodiff).
+    /// The policy to evaluate and save: the moving average when there is one, else the
+    /// current weights, with adapters merged in (no autodiff).
     pub fn policy(&self) -> Policy {
-        self.policy.valid()
+        match &self.ema {
+            Some(ema) => ema.policy().clone(),
+            None => self.dense(),
+        }
+    }
+
+    /// The current weights, dense (adapters merged), for inference.
+    fn dense(&self) -> Policy {
+        if self.adapters {
+            finetune::merged(&self.policy)
+        } else {
+            self.policy.valid()
+        }
+    }
+
+    /// The weights being trained, as they must be saved to resume, when they differ from
+    /// [`policy`](Self::policy) (a moving average or adapters); `None` otherwise.
+    pub fn training_state(&self) -> Option<Policy> {
+        (self.adapters || self.ema.is_some()).then(|| self.policy.valid())
+    }
+
+    /// `(trainable, total)` scalar parameters.
+    pub fn trainable_params(&self) -> (usize, usize) {
+        finetune::trainable_params(&self.policy)
     }
 
     /// The optimizer (for checkpoints).
@@ -85,8 +142,25 @@ impl Learner {
 
     /// One AdamW step at learning rate `lr` on `batch`, with flow noise drawn from `rng`.
     /// A non-finite loss or gradient skips the update and is returned as
-    /// [`Error::Numerics`].
+    /// [`Error::Numerics`]. The moving average, if any, folds in the weights either way, so
+    /// it has seen exactly one state per step.
     pub fn step(
+        &mut self,
+        batch: &HostBatch,
+        lr: f64,
+        rng: &mut impl rand::Rng,
+    ) -> Result<StepOutcome> {
+        let outcome = self.update(batch, lr, rng);
+        if self.ema.is_some() {
+            let current = self.dense();
+            if let Some(ema) = self.ema.as_mut() {
+                ema.update(&current);
+            }
+        }
+        outcome
+    }
+
+    fn update(
         &mut self,
         batch: &HostBatch,
         lr: f64,

@@ -2,6 +2,8 @@
 //! step, run directories and the training loop.
 
 pub mod config;
+pub mod ema;
+pub mod finetune;
 pub mod learner;
 pub mod loader;
 pub mod optimizer;
@@ -11,6 +13,7 @@ pub mod schedule;
 pub mod trainer;
 
 pub use config::TrainConfig;
+pub use finetune::{FinetuneConfig, FinetuneMode};
 pub use learner::{Learner, StepOutcome};
 pub use optimizer::OptimizerConfig;
 pub use trainer::{Progress, TrainOutcome, resume, train};

@@ -105,6 +105,7 @@ pub fn pretrain(
         log_every: 10,
         max_bad_steps: 5,
         deterministic: true,
+        ema_decay: None,
         model: ModelSection {
             init: None,
             preset: options.preset.clone(),
@@ -120,6 +121,7 @@ pub fn pretrain(
             min_lr_ratio: 0.1,
         },
         optimizer: OptimizerConfig::default(),
+        finetune: Default::default(),
     };
     let outcome = trainer::train(&out.join("run"), &config, device, stop, progress)?;
     if outcome.interrupted {

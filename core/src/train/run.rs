@@ -46,6 +46,12 @@ pub struct RunInfo {
     pub seed: u64,
     /// Backend, device and versions.
     pub provenance: Provenance,
+    /// Scalar parameters the run trains (LoRA factors included).
+    #[serde(default)]
+    pub trainable_params: usize,
+    /// Scalar parameters of the network being trained (LoRA factors included).
+    #[serde(default)]
+    pub total_params: usize,
 }
 
 /// Paths inside one run directory.

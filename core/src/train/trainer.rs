@@ -13,12 +13,16 @@ use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::model::{HeadKind, ModelConfig, Policy, Tokenizer};
 use crate::train::config::TrainConfig;
+use crate::train::ema::Ema;
 use crate::train::learner::Learner;
 use crate::train::loader::{DataMix, Loader, step_rng};
 use crate::train::run::{MetricsLine, RunDir, RunInfo};
 
 /// ChaCha stream of the flow-matching noise.
 const NOISE_STREAM: u64 = 2;
+/// Mixed into the seed before LoRA factors are drawn, so they do not repeat the initial
+/// weights' random stream.
+const ADAPTER_SEED: u64 = 0x4c6f_5241;
 
 /// How a training run ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,14 +59,25 @@ pub fn train(
     // Everything that can be checked is checked before the run directory exists.
     let mut data = open_data(config)?;
     let (policy, tokenizer) = initial_policy(config, device)?;
+    let policy = crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
+        config.finetune.prepare(policy)
+    })?;
     let run = RunDir::create(run_dir)?;
     let (config, recorded) = record_data(&run, config)?;
     let config = &config;
     data.extend(recorded);
     crate::atomic::write_file(&run.config_path(), config.to_toml().as_bytes())?;
+    let mut learner =
+        Learner::prepared(policy, &config.finetune, &config.optimizer, &device.device);
+    if let Some(decay) = config.ema_decay {
+        learner = learner.start_ema(decay);
+    }
+    let (trainable_params, total_params) = learner.trainable_params();
     let info = RunInfo {
         seed: config.seed,
         provenance: Provenance::current(device.backend.name(), &device.name),
+        trainable_params,
+        total_params,
     };
     crate::atomic::write_file(
         &run.info_path(),
@@ -70,7 +85,6 @@ pub fn train(
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    let learner = Learner::new(policy, &config.optimizer, &device.device);
     run_loop(
         &run, config, device, data, tokenizer, learner, 0, stop, progress,
     )
@@ -94,7 +108,29 @@ pub fn resume(
     })?;
     let ckpt = checkpoint::load(&latest, &device.device)?;
     let step = ckpt.meta.step;
-    let mut learner = Learner::new(ckpt.policy, &config.optimizer, &device.device);
+    let finetune = &config.finetune;
+    let trained = match ckpt.training.clone() {
+        Some(bytes) => {
+            let fresh = Policy::new(
+                &ckpt.meta.model,
+                ckpt.meta.tokenizer.vocab_size(),
+                &device.device,
+            )?;
+            if finetune.has_adapters() {
+                let structure = crate::device::seeded(&device.device, ADAPTER_SEED, || {
+                    finetune.prepare(fresh)
+                })?;
+                checkpoint::load_training(&latest, structure, bytes)?
+            } else {
+                finetune.prepare(checkpoint::load_training(&latest, fresh, bytes)?)?
+            }
+        }
+        None => finetune.prepare(ckpt.policy.clone())?,
+    };
+    let mut learner = Learner::prepared(trained, finetune, &config.optimizer, &device.device);
+    if let Some(decay) = config.ema_decay {
+        learner = learner.with_ema(Ema::resume(ckpt.policy, decay, step));
+    }
     if let Some(bytes) = ckpt.optimizer {
         let restored = checkpoint::load_optimizer(&latest, learner.optimizer().clone(), bytes)?;
         learner = learner.with_optimizer(restored);
@@ -171,8 +207,9 @@ fn initial_policy(config: &TrainConfig, device: &ComputeDevice) -> Result<(Polic
             let head: HeadKind = config.model.head.parse()?;
             let model = ModelConfig::preset(&config.model.preset, head)?;
             let tokenizer = Tokenizer::new(crate::sim::vocabulary());
-            device.device.seed(config.seed);
-            let policy = Policy::new(&model, tokenizer.vocab_size(), &device.device)?;
+            let policy = crate::device::seeded(&device.device, config.seed, || {
+                Policy::new(&model, tokenizer.vocab_size(), &device.device)
+            })?;
             Ok((policy, tokenizer))
         }
     }
@@ -199,7 +236,13 @@ fn save(
         Provenance::current(device.backend.name(), &device.name),
     );
     let path = run.checkpoint_path(step);
-    checkpoint::save(&path, &meta, &policy, Some(learner.optimizer()))?;
+    checkpoint::save_with_training(
+        &path,
+        &meta,
+        &policy,
+        Some(learner.optimizer()),
+        learner.training_state().as_ref(),
+    )?;
     run.set_latest(&path)?;
     Ok(path)
 }

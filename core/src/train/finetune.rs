@@ -1,0 +1,181 @@
+//! Which parameters a post-training run updates: everything (full fine-tuning), everything but
+//! the vision stem, only the action head, or low-rank adapters on the transformer's weights
+//! (LoRA, Hu et al. 2021) plus the head.
+//!
+//! Frozen parameters simply do not require gradients, so Burn's autodiff never computes their
+//! gradients and AdamW never touches them; LoRA uses Burn's own reparameterization
+//! ([`Module::apply_lora`]), which freezes each base weight and trains `base + α/r · A·B`.
+//! Checkpoints always hold the merged, dense weights ([`Module::materialize`]), so a LoRA run's
+//! output loads like any other checkpoint.
+
+use burn::module::{Lora, Module, ModuleVisitor, Param, ParamGroup};
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::model::Policy;
+
+/// How much of the network a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FinetuneMode {
+    /// Every parameter.
+    #[default]
+    Full,
+    /// Everything except the patch embedding (the vision stem that turns pixels into tokens).
+    FrozenVision,
+    /// Only the action head (`l1`, `flow` or `bins`).
+    HeadOnly,
+    /// Rank-`r` adapters on the targeted transformer weights, plus the action head and the
+    /// layers listed in `trainable`.
+    Lora,
+}
+
+/// `[finetune]`: the fine-tuning mode and its LoRA settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FinetuneConfig {
+    /// What to train.
+    pub mode: FinetuneMode,
+    /// LoRA rank.
+    pub rank: usize,
+    /// LoRA scale numerator (the update is scaled by `alpha / rank`).
+    pub alpha: f64,
+    /// Layers that get adapters, as parts of parameter paths (e.g. `attention.qkv`, `mlp_in`).
+    pub targets: Vec<String>,
+    /// Layers trained in full next to the adapters (e.g. `state_embed` for a new arm).
+    pub trainable: Vec<String>,
+}
+
+impl Default for FinetuneConfig {
+    fn default() -> Self {
+        FinetuneConfig {
+            mode: FinetuneMode::Full,
+            rank: 8,
+            alpha: 16.0,
+            targets: vec![
+                "attention.qkv".into(),
+                "attention.out".into(),
+                "mlp_in".into(),
+                "mlp_out".into(),
+            ],
+            trainable: Vec::new(),
+        }
+    }
+}
+
+/// Parameter paths of the action heads (whichever the policy has).
+const HEAD_PATHS: &str = r"^(l1|flow|bins)\.";
+/// Parameter paths of the vision stem.
+const VISION_PATHS: &str = r"^patch_embed\.";
+
+fn regex_group(pattern: &str) -> Result<ParamGroup> {
+    ParamGroup::from_regex(pattern)
+        .map_err(|e| Error::invalid(format!("bad parameter pattern '{pattern}': {e:?}")))
+}
+
+fn paths_containing(parts: &[String]) -> Result<ParamGroup> {
+    let escaped: Vec<String> = parts.iter().map(|p| regex_escape(p)).collect();
+    regex_group(&format!("({})", escaped.join("|")))
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+impl FinetuneConfig {
+    /// Checks the settings against the policy they will be applied to.
+    pub fn validate(&self, policy: &Policy) -> Result<()> {
+        if self.mode != FinetuneMode::Lora {
+            return Ok(());
+        }
+        if self.rank == 0 {
+            return Err(Error::invalid("finetune.rank must be at least 1"));
+        }
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(Error::invalid("finetune.alpha must be a positive number"));
+        }
+        if self.targets.is_empty() {
+            return Err(Error::invalid("finetune.targets names no layer to adapt"));
+        }
+        let names = crate::model::params::param_names(policy);
+        for part in self.targets.iter().chain(&self.trainable) {
+            if !names.iter().any(|n| n.contains(part.as_str())) {
+                return Err(Error::invalid(format!(
+                    "finetune: no parameter path contains '{part}' (paths look like \
+                     'blocks.0.attention.qkv.weight')"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Freezes or adapts `policy` for this mode. LoRA factors are drawn from the generator
+    /// of the policy's device: seed it first for a reproducible run.
+    pub fn prepare(&self, policy: Policy) -> Result<Policy> {
+        self.validate(&policy)?;
+        Ok(match self.mode {
+            FinetuneMode::Full => policy,
+            FinetuneMode::FrozenVision => policy.freeze_group(regex_group(VISION_PATHS)?),
+            FinetuneMode::HeadOnly => {
+                policy.freeze_group(ParamGroup::all().exclude(regex_group(HEAD_PATHS)?))
+            }
+            FinetuneMode::Lora => {
+                let targets = paths_containing(&self.targets)?;
+                let lora = Lora::new(self.rank, self.alpha).set_param_group(targets);
+                let mut thawed = vec![HEAD_PATHS.to_string()];
+                if !self.trainable.is_empty() {
+                    let escaped: Vec<String> =
+                        self.trainable.iter().map(|p| regex_escape(p)).collect();
+                    thawed.push(format!("({})", escaped.join("|")));
+                }
+                // `apply_lora` froze every base tensor and left the factors trainable; thaw
+                // the head and the listed layers in full.
+                let thaw = regex_group(&thawed.join("|"))?;
+                policy.apply_lora(lora).unfreeze_group(thaw)
+            }
+        })
+    }
+
+    /// Whether checkpoints must merge adapters before saving.
+    pub fn has_adapters(&self) -> bool {
+        self.mode == FinetuneMode::Lora
+    }
+}
+
+/// Counts scalar parameters that will receive gradients.
+struct TrainableCounter {
+    trainable: usize,
+    total: usize,
+}
+
+impl ModuleVisitor for TrainableCounter {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let n = param.lazy_shape().num_elements();
+        self.total += n;
+        if param.base().is_require_grad() {
+            self.trainable += n;
+        }
+    }
+}
+
+/// `(trainable, total)` scalar parameter counts of a prepared policy (LoRA factors count in
+/// both).
+pub fn trainable_params(policy: &Policy) -> (usize, usize) {
+    let mut counter = TrainableCounter {
+        trainable: 0,
+        total: 0,
+    };
+    policy.visit(&mut counter);
+    (counter.trainable, counter.total)
+}
+
+/// The dense network a prepared policy computes (adapters merged in; no autodiff).
+pub fn merged(policy: &Policy) -> Policy {
+    policy.valid().materialize()
+}
