@@ -33,6 +33,8 @@ pub enum Command {
     Train(commands::train::TrainArgs),
     /// Closed-loop success of a checkpoint on a suite, with 95% confidence intervals.
     Eval(commands::eval::EvalArgs),
+    /// Run a staged curriculum (cognitive → associative → autonomous) and steer it.
+    Curriculum(commands::curriculum::CurriculumArgs),
     /// Write a PNG frame strip or an animated GIF of a scripted-teacher episode.
     Render(commands::render::RenderArgs),
     /// Record scripted-teacher demonstrations of a suite as a dataset.

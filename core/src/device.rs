@@ -322,3 +322,49 @@ mod tests {
         assert_eq!(d.backend, Backend::Flex);
     }
 }
+
+/// The device descriptor a wgpu device must be created with for Burn to run on it: the
+/// adapter's full features (less mappable primary buffers) and limits, as Burn's own runtime
+/// asks for. A window that creates its device this way can hand it to [`share_wgpu`].
+#[cfg(feature = "wgpu")]
+pub fn wgpu_device_descriptor(adapter: &wgpu::Adapter) -> wgpu::DeviceDescriptor<'static> {
+    wgpu::DeviceDescriptor {
+        label: Some("praxis shared device"),
+        required_features: adapter.features() - wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
+        required_limits: adapter.limits(),
+        memory_hints: wgpu::MemoryHints::MemoryUsage,
+        trace: wgpu::Trace::Off,
+        // SAFETY: Burn's runtime enables the experimental features itself (for passthrough
+        // shaders) on the devices it creates; a shared device must offer the same.
+        experimental_features: unsafe { wgpu::ExperimentalFeatures::enabled() },
+    }
+}
+
+/// Makes Burn compute on a wgpu device someone else created (the app's window), so training
+/// and drawing share one GPU. Call once per device; clone the result.
+#[cfg(feature = "wgpu")]
+pub fn share_wgpu(
+    instance: wgpu::Instance,
+    adapter: wgpu::Adapter,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+) -> Result<ComputeDevice> {
+    let name = adapter.get_info().name;
+    let setup = burn::tensor::wgpu::WgpuSetup {
+        backend: adapter.get_info().backend,
+        instance,
+        adapter,
+        device,
+        queue,
+    };
+    let device = Device::wgpu_options()
+        .setup(setup)
+        .init()
+        .map_err(|e| Error::Device(format!("cannot share the window's wgpu device: {e:?}")))?;
+    probe(&device, Backend::Wgpu)?;
+    Ok(ComputeDevice {
+        backend: Backend::Wgpu,
+        device,
+        name: format!("{name} (shared with the window)"),
+    })
+}

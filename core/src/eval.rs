@@ -188,7 +188,8 @@ pub fn evaluate(
     Ok(report(suite, &episodes))
 }
 
-fn policy_device(policy: &Policy) -> burn::tensor::Device {
+/// The device a policy's weights live on.
+pub fn policy_device(policy: &Policy) -> burn::tensor::Device {
     use burn::module::Module;
     policy
         .devices()

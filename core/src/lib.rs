@@ -9,6 +9,7 @@
 pub mod atomic;
 pub mod bench;
 pub mod checkpoint;
+pub mod curriculum;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod eval;
 pub mod export;
 pub mod model;
 pub mod sim;
+pub mod telemetry;
 pub mod train;
 
 pub use error::{Error, Result};

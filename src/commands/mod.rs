@@ -2,6 +2,7 @@
 
 pub mod bench_model;
 pub mod bench_sim;
+pub mod curriculum;
 pub mod demos;
 pub mod devices;
 pub mod eval;
@@ -23,6 +24,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Pretrain(args) => pretrain::run(&args, backend),
         Command::Train(args) => train::run(&args, backend),
         Command::Eval(args) => eval::run(&args, backend),
+        Command::Curriculum(args) => curriculum::run(&args, backend),
         Command::Render(args) => render::run(&args),
         Command::Demos(args) => demos::run(&args),
         Command::Bench(bench) => match bench.target {

@@ -34,6 +34,6 @@ pub mod writer;
 pub use error::DataError;
 pub use format::{DatasetMeta, Episode, FORMAT_VERSION};
 pub use reader::{Dataset, Sample};
-pub use record::{RecordOptions, record_demos};
+pub use record::{RecordOptions, record_demos, record_suite_demos};
 pub use stats::FeatureStats;
 pub use writer::DatasetWriter;

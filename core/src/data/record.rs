@@ -103,6 +103,17 @@ pub fn record_demos(
     progress: &mut dyn FnMut(usize),
 ) -> Result<DatasetMeta, DataError> {
     let suite = Suite::resolve(&options.suite)?;
+    record_suite_demos(&suite, options, progress)
+}
+
+/// Like [`record_demos`] for a suite already in memory (`options.suite` is ignored), e.g. a
+/// suite narrowed to some of its tasks.
+pub fn record_suite_demos(
+    suite: &Suite,
+    options: &RecordOptions,
+    progress: &mut dyn FnMut(usize),
+) -> Result<DatasetMeta, DataError> {
+    let suite = suite.clone();
     if options.episodes == 0 {
         return Err(DataError::Shape("asked for 0 episodes".into()));
     }

@@ -250,6 +250,12 @@ impl Env {
         })
     }
 
+    /// Where a world point (metres) appears in this episode's camera image (pixels, u right,
+    /// v down), for drawing paths over the image.
+    pub fn world_to_pixel(&self, p: [f32; 2]) -> [f32; 2] {
+        self.renderer.to_pixel(super::geometry::V2::new(p[0], p[1]))
+    }
+
     /// The world of the current episode (privileged state, for the teacher and tests).
     pub fn world(&self) -> Option<&World> {
         self.episode.as_ref().map(|e| &e.world)

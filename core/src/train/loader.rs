@@ -32,6 +32,9 @@ pub struct DataMix {
     datasets: Vec<Dataset>,
     offsets: Vec<usize>,
     len: usize,
+    /// Groups of datasets sampled with fixed probabilities: `(first dataset, end, cumulative
+    /// probability)`. Empty when every sample is equally likely.
+    groups: Vec<(usize, usize, f64)>,
 }
 
 impl DataMix {
@@ -57,7 +60,49 @@ impl DataMix {
             datasets,
             offsets,
             len,
+            groups: Vec::new(),
         })
+    }
+
+    /// Joins groups of datasets, each drawn with probability proportional to its weight (a
+    /// curriculum stage's signals: demonstrations, corrections, replay); within a group every
+    /// sample is equally likely. Empty groups are left out and the others renormalised.
+    pub fn weighted(groups: Vec<(Vec<Dataset>, f64)>, chunk_len: usize) -> Result<Self> {
+        let groups: Vec<(Vec<Dataset>, f64)> = groups
+            .into_iter()
+            .filter(|(sets, w)| *w > 0.0 && sets.iter().any(|d| !d.is_empty()))
+            .collect();
+        let total: f64 = groups.iter().map(|(_, w)| w).sum();
+        let mut bounds = Vec::new();
+        let mut all = Vec::new();
+        let mut cumulative = 0.0;
+        for (sets, weight) in groups {
+            let first = all.len();
+            all.extend(sets);
+            cumulative += weight / total;
+            bounds.push((first, all.len(), cumulative));
+        }
+        let mut mix = DataMix::new(all, chunk_len)?;
+        if bounds.len() > 1 {
+            mix.groups = bounds;
+        }
+        Ok(mix)
+    }
+
+    /// A sample index drawn per the group weights (uniform without groups).
+    fn draw(&self, rng: &mut impl rand::Rng) -> usize {
+        if self.groups.is_empty() {
+            return rng.random_range(0..self.len);
+        }
+        let u: f64 = rng.random_range(0.0..1.0);
+        let &(first, end, _) = self
+            .groups
+            .iter()
+            .find(|g| u < g.2)
+            .unwrap_or(&self.groups[self.groups.len() - 1]);
+        let start = self.offsets[first];
+        let stop = self.offsets.get(end).copied().unwrap_or(self.len);
+        start + rng.random_range(0..stop - start)
     }
 
     /// Samples in all datasets.
@@ -83,7 +128,7 @@ impl DataMix {
         let mut rng = step_rng(seed, step, DATA_STREAM);
         let mut batch = HostBatch::default();
         for _ in 0..batch_size {
-            let index = rng.random_range(0..self.len);
+            let index = self.draw(&mut rng);
             let which = self.offsets.partition_point(|&o| o <= index) - 1;
             let dataset = &self.datasets[which];
             let sample = dataset

@@ -8,6 +8,7 @@ pub mod learner;
 pub mod loader;
 pub mod optimizer;
 pub mod pretrain;
+pub mod recipes;
 pub mod run;
 pub mod schedule;
 pub mod trainer;

@@ -23,9 +23,11 @@ use crate::error::{Error, Result};
 pub struct MetricsLine {
     /// Updates completed.
     pub step: u64,
-    /// Training loss of the update.
+    /// Training loss of the update (NaN for a skipped update; `null` in JSON).
+    #[serde(with = "finite_or_null")]
     pub loss: f32,
-    /// Gradient norm before clipping.
+    /// Gradient norm before clipping (NaN for a skipped update; `null` in JSON).
+    #[serde(with = "finite_or_null")]
     pub grad_norm: f32,
     /// Learning rate used.
     pub lr: f64,
@@ -76,11 +78,12 @@ impl RunDir {
         })
     }
 
-    /// Opens an existing run directory.
+    /// Opens an existing run directory (a training run has `config.toml`, a curriculum run
+    /// `curriculum.toml`).
     pub fn open(root: &Path) -> Result<Self> {
-        if !root.join("config.toml").is_file() {
+        if !root.join("config.toml").is_file() && !root.join("curriculum.toml").is_file() {
             return Err(Error::invalid(format!(
-                "{} is not a run directory (no config.toml)",
+                "{} is not a run directory (no config.toml or curriculum.toml)",
                 root.display()
             )));
         }
@@ -175,5 +178,22 @@ impl RunDir {
             .map(|m| serde_json::to_string(&m).unwrap_or_default() + "\n")
             .collect();
         atomic::write_file(&self.metrics_path(), kept.as_bytes())
+    }
+}
+
+/// JSON has no NaN: non-finite floats are written as `null` and read back as NaN.
+mod finite_or_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+        if value.is_finite() {
+            serializer.serialize_f32(*value)
+        } else {
+            serializer.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+        Ok(Option::<f32>::deserialize(deserializer)?.unwrap_or(f32::NAN))
     }
 }

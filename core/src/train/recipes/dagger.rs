@@ -1,0 +1,250 @@
+//! **Task comprehension → interactive correction.** DAgger (Ross, Gordon and Bagnell, 2011,
+//! "A Reduction of Imitation Learning and Structured Prediction to No-Regret Online
+//! Learning"), with the scripted teacher as the expert and HG-DAgger-style takeover (Kelly et
+//! al., 2019): the policy drives, the teacher labels every state the policy visits with its
+//! own action, and when the policy strays (its action disagrees with the teacher's for several
+//! steps in a row) the teacher takes the controls for a while. The labelled states are added to
+//! the training data, so the policy learns to recover from its own mistakes — the states plain
+//! imitation never shows it.
+//!
+//! All rollouts of a round run in lockstep, one batched forward pass per re-plan, like the
+//! evaluation harness.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Episode;
+use crate::error::{Error, Result};
+use crate::model::input::flow_noise;
+use crate::model::{HostBatch, Observation, Policy, Tokenizer};
+use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig, Variations};
+
+/// How corrected rollouts are collected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaggerOptions {
+    /// Rollouts per round.
+    pub episodes: usize,
+    /// Actions of each predicted chunk executed before re-planning.
+    pub execute_steps: usize,
+    /// Disagreement (L2 distance between the policy's and the teacher's normalised motion
+    /// commands) above which a step counts as straying.
+    pub stray_distance: f32,
+    /// Straying steps in a row before the teacher takes over.
+    pub takeover_after: u32,
+    /// Steps the teacher keeps the controls once it has taken over.
+    pub takeover_steps: u32,
+}
+
+impl Default for DaggerOptions {
+    fn default() -> Self {
+        DaggerOptions {
+            episodes: 28,
+            execute_steps: 4,
+            stray_distance: 0.6,
+            takeover_after: 3,
+            takeover_steps: 6,
+        }
+    }
+}
+
+/// What a round collected.
+#[derive(Debug, Clone)]
+pub struct DaggerRound {
+    /// Teacher-labelled episodes (the executed trajectory, the teacher's actions as labels).
+    pub episodes: Vec<Episode>,
+    /// Share of control steps the teacher executed.
+    pub intervention_rate: f64,
+    /// Share of rollouts that reached the goal.
+    pub success_rate: f64,
+    /// Labelled samples (= control steps).
+    pub labelled: usize,
+}
+
+struct Rollout {
+    env: Env,
+    teacher: Teacher,
+    obs: crate::sim::Observation,
+    episode: Episode,
+    done: bool,
+    straying: u32,
+    teacher_left: u32,
+    teacher_steps: usize,
+}
+
+fn sim(e: SimError) -> Error {
+    Error::invalid(e.to_string())
+}
+
+/// Runs one round of corrected rollouts of `policy` on `tasks` of `suite` (round-robin), from
+/// seeds `seed_base + k`.
+pub fn collect(
+    policy: &Policy,
+    tokenizer: &Tokenizer,
+    suite: &Suite,
+    tasks: &[String],
+    seed_base: u64,
+    variations: Variations,
+    options: &DaggerOptions,
+) -> Result<DaggerRound> {
+    if tasks.is_empty() || options.episodes == 0 {
+        return Err(Error::invalid("a DAgger round needs tasks and episodes"));
+    }
+    let config = policy.config().clone();
+    let device = crate::eval::policy_device(policy);
+    let env_config = EnvConfig {
+        image_size: config.image_size as u32,
+        variations,
+        ..EnvConfig::default()
+    };
+    let mut rollouts = (0..options.episodes)
+        .map(|k| -> Result<Rollout> {
+            let task = &tasks[k % tasks.len()];
+            let seed = seed_base + k as u64;
+            let mut env = Env::new(suite, task, env_config).map_err(sim)?;
+            let obs = env.reset(seed).map_err(sim)?;
+            let episode = Episode {
+                task: task.clone(),
+                seed,
+                instruction: obs.instruction.clone(),
+                success: false,
+                height: obs.height,
+                width: obs.width,
+                state_dim: env.proprio_dim() as u32,
+                action_dim: env.action_dim() as u32,
+                images: Vec::new(),
+                states: Vec::new(),
+                actions: Vec::new(),
+                subtasks: Vec::new(),
+                affordance: Vec::new(),
+                affordance_px: Vec::new(),
+                rewards: Vec::new(),
+            };
+            Ok(Rollout {
+                env,
+                teacher: Teacher::new(TeacherConfig { noise_std: 0.0, seed }),
+                obs,
+                episode,
+                done: false,
+                straying: 0,
+                teacher_left: 0,
+                teacher_steps: 0,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut rng = crate::train::loader::step_rng(seed_base, 0, 4);
+    let execute = options.execute_steps.clamp(1, config.chunk_len);
+    let per_episode = config.chunk_len * config.action_dim;
+    loop {
+        let active: Vec<usize> = (0..rollouts.len()).filter(|&i| !rollouts[i].done).collect();
+        if active.is_empty() {
+            break;
+        }
+        let mut batch = HostBatch::default();
+        for &i in &active {
+            let obs = &rollouts[i].obs;
+            batch.push_observation(
+                &config,
+                tokenizer,
+                Observation {
+                    image: &obs.image,
+                    image_size: obs.width as usize,
+                    state: &obs.proprio,
+                    instruction: &obs.instruction,
+                },
+            )?;
+        }
+        let input = batch.input(&config, &device);
+        let chunk = policy
+            .act(
+                &policy.encode(&input, false),
+                flow_noise(&config, active.len(), &mut rng, &device),
+            )
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::invalid(format!("cannot read actions back: {e:?}")))?;
+        let mut selected: Vec<&mut Rollout> = rollouts.iter_mut().filter(|r| !r.done).collect();
+        selected
+            .par_iter_mut()
+            .enumerate()
+            .try_for_each(|(slot, rollout)| -> Result<()> {
+                let dims = rollout.env.action_dim();
+                for k in 0..execute {
+                    let start = slot * per_episode + k * config.action_dim;
+                    let proposed: Vec<f32> = chunk[start..start + dims]
+                        .iter()
+                        .map(|v| if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 })
+                        .collect();
+                    if step_with_teacher(rollout, proposed, options)? {
+                        break;
+                    }
+                }
+                Ok(())
+            })?;
+    }
+    let steps: usize = rollouts.iter().map(|r| r.episode.len()).sum();
+    let teacher_steps: usize = rollouts.iter().map(|r| r.teacher_steps).sum();
+    let successes = rollouts.iter().filter(|r| r.episode.success).count();
+    Ok(DaggerRound {
+        intervention_rate: teacher_steps as f64 / steps.max(1) as f64,
+        success_rate: successes as f64 / rollouts.len() as f64,
+        labelled: steps,
+        episodes: rollouts.into_iter().map(|r| r.episode).collect(),
+    })
+}
+
+/// Labels the current state with the teacher's action, executes the policy's or (when it has
+/// strayed) the teacher's, and records the frame. Returns whether the episode ended.
+fn step_with_teacher(
+    rollout: &mut Rollout,
+    proposed: Vec<f32>,
+    options: &DaggerOptions,
+) -> Result<bool> {
+    let label = rollout.teacher.act(&rollout.env).map_err(sim)?;
+    let info = rollout.env.info().map_err(sim)?;
+    let motion = |a: &[f32]| a.iter().take(2).copied().collect::<Vec<f32>>();
+    let distance = motion(&proposed)
+        .iter()
+        .zip(motion(&label.0))
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f32>()
+        .sqrt();
+    let grip_disagrees = proposed.len() > 2
+        && label.0.len() > 2
+        && (proposed[proposed.len() - 1] > 0.0) != (label.0[label.0.len() - 1] > 0.0);
+    if rollout.teacher_left == 0 {
+        if distance > options.stray_distance || grip_disagrees {
+            rollout.straying += 1;
+        } else {
+            rollout.straying = 0;
+        }
+        if rollout.straying >= options.takeover_after {
+            rollout.teacher_left = options.takeover_steps;
+            rollout.straying = 0;
+        }
+    }
+    let executed = if rollout.teacher_left > 0 {
+        rollout.teacher_left -= 1;
+        rollout.teacher_steps += 1;
+        label.clone()
+    } else {
+        Action(proposed)
+    };
+    let ep = &mut rollout.episode;
+    ep.images.extend_from_slice(&rollout.obs.image);
+    ep.states.extend_from_slice(&rollout.obs.proprio);
+    ep.actions.extend_from_slice(&label.0);
+    ep.subtasks.push(info.subtask_index as u32);
+    ep.affordance.push(info.affordance);
+    ep.affordance_px.push(info.affordance_px);
+    ep.rewards.push(info.dense_reward);
+    let result = rollout.env.step(&executed).map_err(sim)?;
+    rollout.obs = result.obs;
+    if result.terminated || result.truncated {
+        rollout.done = true;
+        ep.success = result.terminated;
+        return Ok(true);
+    }
+    Ok(false)
+}

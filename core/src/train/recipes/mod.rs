@@ -1,0 +1,14 @@
+//! Post-training recipes, one module per method, each named after the survey category it
+//! belongs to (see `DESIGN.md`). A curriculum stage lists the recipes it trains with and their
+//! weights; [`KNOWN`] is what a curriculum file may name.
+//!
+//! | recipe | category | module |
+//! |---|---|---|
+//! | `imitation` | embodiment awareness (action-chunk regression on teacher demonstrations) | the trainer's [`Learner`](crate::train::Learner) |
+//! | `dagger` | task comprehension: interactive correction | [`dagger`] |
+//! | `replay` | consolidation: earlier stages' data mixed back in | the curriculum engine |
+
+pub mod dagger;
+
+/// Recipe names a curriculum stage may use.
+pub const KNOWN: [&str; 3] = ["imitation", "dagger", "replay"];
