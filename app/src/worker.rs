@@ -105,6 +105,10 @@ fn serve(
         Ok(engine) => engine,
         Err(e) => return fail(&events, e),
     };
+    // show the current policy in the scene at once
+    if let Err(e) = engine.probe() {
+        fail(&events, e);
+    }
     let mut running = autostart;
     let mut remaining = 0u64;
     if running {

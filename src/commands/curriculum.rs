@@ -171,6 +171,14 @@ fn printer() -> (mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel::<Event>();
     let handle = std::thread::spawn(move || {
         let bar = progress::bar(0, "training");
+        // without a terminal the bar is hidden and its println drops lines: print them plainly
+        let say = |line: String| {
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
+        };
         for event in rx {
             match event {
                 Event::Metrics { line, .. } => {
@@ -179,11 +187,11 @@ fn printer() -> (mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
                     bar.set_message(format!("loss {:.4}", line.loss));
                 }
                 Event::StageEntered { stage, name, step } => {
-                    bar.println(format!("step {step}: entered stage {} ({name})", stage + 1))
+                    say(format!("step {step}: entered stage {} ({name})", stage + 1))
                 }
                 Event::StageLeft {
                     name, step, reason, ..
-                } => bar.println(format!("step {step}: left stage {name} ({reason})")),
+                } => say(format!("step {step}: left stage {name} ({reason})")),
                 Event::Evaluation {
                     step,
                     suite,
@@ -192,7 +200,7 @@ fn printer() -> (mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
                     ci95,
                     episodes,
                     ..
-                } => bar.println(format!(
+                } => say(format!(
                     "step {step}: {suite}{} success {:.1}% [{:.1}, {:.1}] over {episodes} episodes",
                     if perturbed { " (perturbed)" } else { "" },
                     100.0 * success,
@@ -204,15 +212,15 @@ fn printer() -> (mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
                     rate,
                     labelled,
                     ..
-                } => bar.println(format!(
+                } => say(format!(
                     "step {step}: corrected rollouts: {labelled} labelled steps, teacher drove \
                      {:.1}%",
                     100.0 * rate
                 )),
-                Event::Gate(gate) => bar.println(format!("step {}: {}", gate.step, gate_line(&gate))),
-                Event::Completed { step } => bar.println(format!("step {step}: complete")),
+                Event::Gate(gate) => say(format!("step {}: {}", gate.step, gate_line(&gate))),
+                Event::Completed { step } => say(format!("step {step}: complete")),
                 Event::Rewound { step, stage } => {
-                    bar.println(format!("rewound to step {step} (stage {})", stage + 1))
+                    say(format!("rewound to step {step} (stage {})", stage + 1))
                 }
                 _ => {}
             }
