@@ -70,29 +70,23 @@ pub fn show(ui: &mut egui::Ui, view: &RunView, controls: &mut Controls) -> Optio
             command = Some(Command::Advance);
         }
     });
-    ui.horizontal(|ui| {
-        egui::ComboBox::from_label("rewind to")
-            .selected_text(
-                controls
-                    .rewind_to
-                    .map_or("checkpoint...".into(), |s| format!("step {s}")),
-            )
-            .show_ui(ui, |ui| {
-                for step in view.checkpoints.keys() {
-                    ui.selectable_value(&mut controls.rewind_to, Some(*step), format!("step {step}"));
-                }
-            });
-        let target = controls
-            .rewind_to
-            .and_then(|s| view.checkpoints.get(&s).cloned());
-        if ui
-            .add_enabled(target.is_some(), egui::Button::new("Rewind"))
-            .clicked()
-            && let Some(path) = target
-        {
-            command = Some(Command::Rewind(path));
+    ui.label("rewind to a checkpoint (the latest 12):");
+    ui.horizontal_wrapped(|ui| {
+        let steps: Vec<u64> = view.checkpoints.keys().rev().take(12).rev().copied().collect();
+        for step in steps {
+            ui.selectable_value(&mut controls.rewind_to, Some(step), format!("step {step}"));
         }
     });
+    let target = controls
+        .rewind_to
+        .and_then(|s| view.checkpoints.get(&s).cloned());
+    if ui
+        .add_enabled(target.is_some(), egui::Button::new("Rewind"))
+        .clicked()
+        && let Some(path) = target
+    {
+        command = Some(Command::Rewind(path));
+    }
     ui.separator();
     gate(ui, view);
     command
