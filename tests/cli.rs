@@ -273,3 +273,57 @@ fn demos_train_and_eval_run_end_to_end() {
     ]);
     assert_one_line_error(&out, "kitchen");
 }
+
+/// A tiny xs curriculum whose first gate cannot open, so the CLI's steering is visible.
+const TINY_CURRICULUM: &str = r#"
+name = "tiny"
+suite = "goal"
+preset = "xs"
+batch_size = 8
+eval_every = 10
+demos = 14
+[[stages]]
+name = "cognitive"
+signals = { imitation = 1.0 }
+constraints.task.tasks = ["reach-purple", "reach-yellow"]
+[stages.gate]
+budget = 20
+success = 1.0
+min_episodes = 20
+[[stages]]
+name = "associative"
+signals = { imitation = 0.5, replay = 0.5 }
+constraints.task.tasks = ["reach-purple", "reach-yellow"]
+[stages.gate]
+budget = 20
+success = 1.0
+min_episodes = 20
+"#;
+
+#[test]
+fn curriculum_commands_run_step_advance_and_rewind() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tiny.toml");
+    std::fs::write(&file, TINY_CURRICULUM).unwrap();
+    let run = dir.path().join("run");
+    let run_s = run.to_str().unwrap();
+    // the first stage spends its budget with its gate shut and waits (on_budget = "stop")
+    let out = praxis(&["curriculum", "run", "--curriculum", file.to_str().unwrap(), "--out", run_s]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("spent its budget"), "{}", stdout(&out));
+    let status = stdout(&praxis(&["curriculum", "status", run_s]));
+    assert!(status.contains("step 20; stage 1 (cognitive)"), "{status}");
+    // a person promotes it, trains 10 updates, then rewinds to update 10 of stage 1
+    let advanced = stdout(&praxis(&["curriculum", "advance", run_s]));
+    assert!(advanced.contains("stage 2 (associative)"), "{advanced}");
+    let stepped = stdout(&praxis(&["curriculum", "step", run_s, "10"]));
+    assert!(stepped.contains("step 30; stage 2"), "{stepped}");
+    let rewound = stdout(&praxis(&["curriculum", "rewind", run_s, "--to", "10"]));
+    assert!(rewound.contains("step 10; stage 1 (cognitive)"), "{rewound}");
+    // bad input: a step the run has no checkpoint for, a directory that is not a run
+    assert_one_line_error(&praxis(&["curriculum", "rewind", run_s, "--to", "7"]), "no checkpoint at step 7");
+    assert_one_line_error(
+        &praxis(&["curriculum", "status", dir.path().to_str().unwrap()]),
+        "not a run directory",
+    );
+}

@@ -133,6 +133,14 @@ pub fn run(args: &CurriculumArgs, backend: Option<&str>) -> anyhow::Result<()> {
             status(run)
         }
         CurriculumAction::Rewind { run, to } => {
+            // checked before the engine (and a device) is opened
+            read_run_state(run)?;
+            if !praxis_core::train::run::RunDir::open(run)?.checkpoint_path(*to).is_dir() {
+                anyhow::bail!(
+                    "{} has no checkpoint at step {to} (see `praxis curriculum status`)",
+                    run.display()
+                );
+            }
             let (mut engine, printer) = open(run, backend)?;
             let target = engine
                 .checkpoints()
@@ -179,7 +187,13 @@ fn printer() -> (mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
                 bar.println(line);
             }
         };
+        // an opened run first replays its history to the listener; print only what is new
+        let mut started = false;
         for event in rx {
+            if !started {
+                started = matches!(event, Event::Started { .. });
+                continue;
+            }
             match event {
                 Event::Metrics { line, .. } => {
                     bar.set_position(line.step);
