@@ -98,7 +98,6 @@ pub fn evaluate(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<EvalReport> {
     let config = policy.config().clone();
-    let device = policy_device(policy);
     let env_config = EnvConfig {
         image_size: config.image_size as u32,
         variations: options.variations,
@@ -129,31 +128,9 @@ pub fn evaluate(
         if active.is_empty() {
             break;
         }
-        let mut batch = HostBatch::default();
-        for &i in &active {
-            let obs = &episodes[i].obs;
-            batch.push_observation(
-                &config,
-                tokenizer,
-                Observation {
-                    image: &obs.image,
-                    image_size: obs.width as usize,
-                    state: &obs.proprio,
-                    instruction: &obs.instruction,
-                },
-            )?;
-        }
-        let input = batch.input(&config, &device);
-        let encoding = policy.encode(&input, false);
-        let chunk = policy
-            .act(
-                &encoding,
-                flow_noise(&config, active.len(), &mut rng, &device),
-            )
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| Error::invalid(format!("cannot read actions back: {e:?}")))?;
+        let observations: Vec<&crate::sim::Observation> =
+            active.iter().map(|&i| &episodes[i].obs).collect();
+        let chunk = act_batch(policy, tokenizer, &observations, &mut rng)?;
         let per_episode = config.chunk_len * config.action_dim;
         let mut selected: Vec<&mut Episode> = episodes.iter_mut().filter(|e| !e.done).collect();
         selected
@@ -186,6 +163,42 @@ pub fn evaluate(
             })?;
     }
     Ok(report(suite, &episodes))
+}
+
+/// The action chunks `[observations.len() × chunk_len × action_dim]` (row-major) the policy
+/// predicts for a batch of simulator observations, in one forward pass; the flow head's noise
+/// comes from `rng`. Shared by evaluation and the rollout recipes.
+pub fn act_batch(
+    policy: &Policy,
+    tokenizer: &Tokenizer,
+    observations: &[&crate::sim::Observation],
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<f32>> {
+    let config = policy.config();
+    let device = policy_device(policy);
+    let mut batch = HostBatch::default();
+    for obs in observations {
+        batch.push_observation(
+            config,
+            tokenizer,
+            Observation {
+                image: &obs.image,
+                image_size: obs.width as usize,
+                state: &obs.proprio,
+                instruction: &obs.instruction,
+            },
+        )?;
+    }
+    let input = batch.input(config, &device);
+    policy
+        .act(
+            &policy.encode(&input, false),
+            flow_noise(config, observations.len(), rng, &device),
+        )
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| Error::invalid(format!("cannot read actions back: {e:?}")))
 }
 
 /// The device a policy's weights live on.

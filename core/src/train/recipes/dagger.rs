@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::Episode;
 use crate::error::{Error, Result};
-use crate::model::input::flow_noise;
-use crate::model::{HostBatch, Observation, Policy, Tokenizer};
+use crate::model::{Policy, Tokenizer};
 use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig, Variations};
 
 /// How corrected rollouts are collected.
@@ -91,7 +90,6 @@ pub fn collect(
         return Err(Error::invalid("a DAgger round needs tasks and episodes"));
     }
     let config = policy.config().clone();
-    let device = crate::eval::policy_device(policy);
     let env_config = EnvConfig {
         image_size: config.image_size as u32,
         variations,
@@ -140,30 +138,9 @@ pub fn collect(
         if active.is_empty() {
             break;
         }
-        let mut batch = HostBatch::default();
-        for &i in &active {
-            let obs = &rollouts[i].obs;
-            batch.push_observation(
-                &config,
-                tokenizer,
-                Observation {
-                    image: &obs.image,
-                    image_size: obs.width as usize,
-                    state: &obs.proprio,
-                    instruction: &obs.instruction,
-                },
-            )?;
-        }
-        let input = batch.input(&config, &device);
-        let chunk = policy
-            .act(
-                &policy.encode(&input, false),
-                flow_noise(&config, active.len(), &mut rng, &device),
-            )
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| Error::invalid(format!("cannot read actions back: {e:?}")))?;
+        let observations: Vec<&crate::sim::Observation> =
+            active.iter().map(|&i| &rollouts[i].obs).collect();
+        let chunk = crate::eval::act_batch(policy, tokenizer, &observations, &mut rng)?;
         let mut selected: Vec<&mut Rollout> = rollouts.iter_mut().filter(|r| !r.done).collect();
         selected
             .par_iter_mut()
