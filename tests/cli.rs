@@ -308,9 +308,20 @@ fn curriculum_commands_run_step_advance_and_rewind() {
     let run = dir.path().join("run");
     let run_s = run.to_str().unwrap();
     // the first stage spends its budget with its gate shut and waits (on_budget = "stop")
-    let out = praxis(&["curriculum", "run", "--curriculum", file.to_str().unwrap(), "--out", run_s]);
+    let out = praxis(&[
+        "curriculum",
+        "run",
+        "--curriculum",
+        file.to_str().unwrap(),
+        "--out",
+        run_s,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("spent its budget"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("spent its budget"),
+        "{}",
+        stdout(&out)
+    );
     let status = stdout(&praxis(&["curriculum", "status", run_s]));
     assert!(status.contains("step 20; stage 1 (cognitive)"), "{status}");
     // a person promotes it, trains 10 updates, then rewinds to update 10 of stage 1
@@ -319,9 +330,15 @@ fn curriculum_commands_run_step_advance_and_rewind() {
     let stepped = stdout(&praxis(&["curriculum", "step", run_s, "10"]));
     assert!(stepped.contains("step 30; stage 2"), "{stepped}");
     let rewound = stdout(&praxis(&["curriculum", "rewind", run_s, "--to", "10"]));
-    assert!(rewound.contains("step 10; stage 1 (cognitive)"), "{rewound}");
+    assert!(
+        rewound.contains("step 10; stage 1 (cognitive)"),
+        "{rewound}"
+    );
     // bad input: a step the run has no checkpoint for, a directory that is not a run
-    assert_one_line_error(&praxis(&["curriculum", "rewind", run_s, "--to", "7"]), "no checkpoint at step 7");
+    assert_one_line_error(
+        &praxis(&["curriculum", "rewind", run_s, "--to", "7"]),
+        "no checkpoint at step 7",
+    );
     assert_one_line_error(
         &praxis(&["curriculum", "status", dir.path().to_str().unwrap()]),
         "not a run directory",

@@ -390,7 +390,13 @@ impl eframe::App for PraxisApp {
             .default_size(300.0)
             .show(ui, |ui| metrics::show(ui, &view));
         egui::CentralPanel::default().show(ui, |ui| {
-            scene::show(ui, &frames, &mut self.scene, &mut self.texture, self.overlay);
+            scene::show(
+                ui,
+                &frames,
+                &mut self.scene,
+                &mut self.texture,
+                self.overlay,
+            );
         });
         if let Some(command) = command {
             self.send(command);

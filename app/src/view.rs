@@ -82,7 +82,8 @@ impl RunView {
             Event::StageEntered { stage, name, step } => {
                 self.stage = *stage;
                 self.step = *step;
-                self.timeline.retain(|s| s.entered < *step || s.stage < *stage);
+                self.timeline
+                    .retain(|s| s.entered < *step || s.stage < *stage);
                 self.timeline.push(StageSpan {
                     stage: *stage,
                     name: name.clone(),

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use eframe::egui_wgpu;
 use egui_kittest::Harness;
@@ -84,11 +84,18 @@ fn harness(config: AppConfig) -> Harness<'static, PraxisApp> {
         .build_eframe(move |cc| PraxisApp::new(cc, config))
 }
 
-/// Steps the window until `done` holds (the trainer works meanwhile), or fails after
-/// `seconds`.
-fn wait(harness: &mut Harness<'static, PraxisApp>, seconds: u64, what: &str, done: impl Fn(&PraxisApp) -> bool) {
-    let start = Instant::now();
-    loop {
+/// Pause between frames, so the trainer thread gets the CPU (pacing, not a measurement).
+const FRAME_GAP: Duration = Duration::from_millis(20);
+
+/// Steps the window until `done` holds (the trainer works meanwhile); gives up after
+/// `max_frames` frames, so a broken trainer fails the test instead of hanging it.
+fn wait(
+    harness: &mut Harness<'static, PraxisApp>,
+    max_frames: u32,
+    what: &str,
+    done: impl Fn(&PraxisApp) -> bool,
+) {
+    for _ in 0..max_frames {
         harness.step();
         if done(harness.state()) {
             return;
@@ -96,8 +103,16 @@ fn wait(harness: &mut Harness<'static, PraxisApp>, seconds: u64, what: &str, don
         if let Some(banner) = harness.state().banner() {
             panic!("{what}: the app shows an error: {banner}");
         }
-        assert!(start.elapsed() < Duration::from_secs(seconds), "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(FRAME_GAP);
+    }
+    panic!("gave up waiting for {what} after {max_frames} frames");
+}
+
+/// Runs `frames` more frames, giving a (wrongly) still-running trainer the chance to move.
+fn settle(harness: &mut Harness<'static, PraxisApp>, frames: u32) {
+    for _ in 0..frames {
+        std::thread::sleep(FRAME_GAP);
+        harness.step();
     }
 }
 
@@ -105,32 +120,55 @@ fn wait(harness: &mut Harness<'static, PraxisApp>, seconds: u64, what: &str, don
 fn pause_step_advance_and_rewind_drive_a_real_run() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = harness(config(dir.path(), "flex"));
-    wait(&mut harness, 300, "the engine to start", |app| !app.view.stages.is_empty());
+    wait(&mut harness, 15000, "the engine to start", |app| {
+        !app.view.stages.is_empty()
+    });
     assert_eq!(harness.state().view.step, 0);
     assert!(harness.state().view.paused);
 
     // Step N updates (N = 20 by default): exactly 20 updates, then paused again.
     harness.get_by_label("Step N updates").click();
-    wait(&mut harness, 300, "20 updates", |app| app.view.step == 20 && app.view.paused);
-    std::thread::sleep(Duration::from_millis(300));
-    harness.step();
-    assert_eq!(harness.state().view.step, 20, "a step command must not overrun");
+    wait(&mut harness, 15000, "20 updates", |app| {
+        app.view.step == 20 && app.view.paused
+    });
+    settle(&mut harness, 15);
+    assert_eq!(
+        harness.state().view.step,
+        20,
+        "a step command must not overrun"
+    );
     assert!(!harness.state().view.loss.is_empty());
-    assert_eq!(harness.state().view.checkpoints.keys().copied().collect::<Vec<_>>(), [0, 10, 20]);
+    assert_eq!(
+        harness
+            .state()
+            .view
+            .checkpoints
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        [0, 10, 20]
+    );
 
     // Run, then pause: training moves on, then stops moving.
     harness.get_by_label("Run").click();
-    wait(&mut harness, 300, "training to run", |app| app.view.step > 25);
+    wait(&mut harness, 15000, "training to run", |app| {
+        app.view.step > 25
+    });
     harness.get_by_label("Pause").click();
-    wait(&mut harness, 60, "the pause", |app| app.view.paused);
+    wait(&mut harness, 3000, "the pause", |app| app.view.paused);
     let paused_at = harness.state().view.step;
-    std::thread::sleep(Duration::from_millis(500));
-    harness.step();
-    assert_eq!(harness.state().view.step, paused_at, "paused training must not move");
+    settle(&mut harness, 25);
+    assert_eq!(
+        harness.state().view.step,
+        paused_at,
+        "paused training must not move"
+    );
 
     // Advance: the person promotes the stage although its gate is shut.
     harness.get_by_label("Advance stage").click();
-    wait(&mut harness, 120, "the next stage", |app| app.view.stage == 1);
+    wait(&mut harness, 6000, "the next stage", |app| {
+        app.view.stage == 1
+    });
     let timeline = &harness.state().view.timeline;
     assert_eq!(timeline[0].reason.as_deref(), Some("manual"));
     assert_eq!(timeline[1].name, "associative");
@@ -139,12 +177,14 @@ fn pause_step_advance_and_rewind_drive_a_real_run() {
     harness.get_by_label("step 10").click();
     harness.step();
     harness.get_by_label("Rewind").click();
-    wait(&mut harness, 120, "the rewind", |app| app.view.step == 10);
+    wait(&mut harness, 6000, "the rewind", |app| app.view.step == 10);
     let view = &harness.state().view;
     assert_eq!(view.stage, 0);
     assert!(view.loss.iter().all(|p| p[0] <= 10.0));
     assert_eq!(view.checkpoints.keys().max(), Some(&10));
-    let status = praxis_core::curriculum::engine::read_run_state(&dir.path().join("run")).unwrap().1;
+    let status = praxis_core::curriculum::engine::read_run_state(&dir.path().join("run"))
+        .unwrap()
+        .1;
     assert_eq!((status.step, status.stage), (10, 0));
 }
 
@@ -152,16 +192,26 @@ fn pause_step_advance_and_rewind_drive_a_real_run() {
 fn burn_trains_on_the_windows_own_wgpu_device() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = harness(config(dir.path(), "wgpu"));
-    wait(&mut harness, 600, "the engine to start", |app| !app.view.stages.is_empty());
-    harness.get_by_label("Step N updates").click();
-    wait(&mut harness, 900, "20 updates on the shared device", |app| {
-        app.view.step == 20 && app.view.paused
+    wait(&mut harness, 30000, "the engine to start", |app| {
+        !app.view.stages.is_empty()
     });
+    harness.get_by_label("Step N updates").click();
+    wait(
+        &mut harness,
+        45000,
+        "20 updates on the shared device",
+        |app| app.view.step == 20 && app.view.paused,
+    );
     let view = &harness.state().view;
     assert!(view.loss.iter().all(|p| p[1].is_finite()));
-    let meta = praxis_core::checkpoint::load_meta(&dir.path().join("run/checkpoints/step-0000020")).unwrap();
+    let meta = praxis_core::checkpoint::load_meta(&dir.path().join("run/checkpoints/step-0000020"))
+        .unwrap();
     assert_eq!(meta.provenance.backend, "wgpu");
-    assert!(meta.provenance.device.contains("shared with the window"), "{}", meta.provenance.device);
+    assert!(
+        meta.provenance.device.contains("shared with the window"),
+        "{}",
+        meta.provenance.device
+    );
 }
 
 #[test]
@@ -187,7 +237,10 @@ fn bad_input_is_a_message_in_the_window() {
     let mut harness = self::harness(open);
     harness.step();
     let banner = harness.state().banner().unwrap().to_string();
-    assert!(banner.contains("not a curriculum run") || banner.contains("not a run"), "{banner}");
+    assert!(
+        banner.contains("not a curriculum run") || banner.contains("not a run"),
+        "{banner}"
+    );
 
     // a backend with no device
     let mut nodevice = config(dir.path(), "cuda");
@@ -204,20 +257,52 @@ fn scripted_view() -> RunView {
     let events = [
         Event::Started {
             curriculum: "default".into(),
-            stages: vec!["cognitive".into(), "associative".into(), "autonomous".into()],
+            stages: vec![
+                "cognitive".into(),
+                "associative".into(),
+                "autonomous".into(),
+            ],
             stage: 0,
             step: 0,
         },
-        Event::StageEntered { stage: 0, name: "cognitive".into(), step: 0 },
-        Event::StageLeft { stage: 0, name: "cognitive".into(), step: 600, reason: "gate".into() },
-        Event::StageEntered { stage: 1, name: "associative".into(), step: 600 },
-        Event::Checkpoint { step: 600, path: PathBuf::from("run/checkpoints/step-0000600") },
+        Event::StageEntered {
+            stage: 0,
+            name: "cognitive".into(),
+            step: 0,
+        },
+        Event::StageLeft {
+            stage: 0,
+            name: "cognitive".into(),
+            step: 600,
+            reason: "gate".into(),
+        },
+        Event::StageEntered {
+            stage: 1,
+            name: "associative".into(),
+            step: 600,
+        },
+        Event::Checkpoint {
+            step: 600,
+            path: PathBuf::from("run/checkpoints/step-0000600"),
+        },
         Event::Gate(GateStatus {
             stage: 1,
             step: 800,
             criteria: vec![
-                CriterionStatus { name: "success".into(), comparison: ">=".into(), threshold: 0.8, value: Some(0.714), met: false },
-                CriterionStatus { name: "intervention_rate".into(), comparison: "<=".into(), threshold: 0.25, value: Some(0.12), met: true },
+                CriterionStatus {
+                    name: "success".into(),
+                    comparison: ">=".into(),
+                    threshold: 0.8,
+                    value: Some(0.714),
+                    met: false,
+                },
+                CriterionStatus {
+                    name: "intervention_rate".into(),
+                    comparison: "<=".into(),
+                    threshold: 0.25,
+                    value: Some(0.12),
+                    met: true,
+                },
             ],
             open: false,
         }),

@@ -18,7 +18,11 @@ fn every_shader_parses_and_validates() {
         )
         .validate(&module)
         .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-        let entry_points: Vec<&str> = module.entry_points.iter().map(|e| e.name.as_str()).collect();
+        let entry_points: Vec<&str> = module
+            .entry_points
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
         assert!(entry_points.contains(&"vs_main") && entry_points.contains(&"fs_main"));
         checked += 1;
     }

@@ -88,7 +88,10 @@ fn a_small_curriculum_passes_through_all_stages() {
     let names: Vec<&str> = state.history.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["cognitive", "associative", "autonomous"]);
     assert!(
-        state.history.iter().all(|r| r.reason.as_deref() == Some("gate")),
+        state
+            .history
+            .iter()
+            .all(|r| r.reason.as_deref() == Some("gate")),
         "every stage must end by its gate: {:?}",
         state.history
     );
@@ -135,8 +138,10 @@ fn rewind_restores_the_exact_state_and_replays_identically() {
     let run = dir.path().join("run");
     let flex = device::open(Backend::Flex).unwrap();
     // a gate that cannot open early, so the stage keeps training
-    let text = SMALL.replace("success = 0.3\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"",
-        "success = 1.0\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"");
+    let text = SMALL.replace(
+        "success = 0.3\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"",
+        "success = 1.0\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"",
+    );
     let mut engine = Engine::create(&run, spec(&text), flex.clone(), None, options()).unwrap();
     engine.step(100).unwrap();
     let at_100 = engine.state().clone();
@@ -154,7 +159,11 @@ fn rewind_restores_the_exact_state_and_replays_identically() {
     assert_eq!(engine.state().measurements.success.len(), 1);
     engine.step(50).unwrap();
     assert_eq!(engine.state(), &at_100, "the replayed state must match");
-    assert_eq!(named_params(&engine.policy()), weights_100, "weights must be bit-identical");
+    assert_eq!(
+        named_params(&engine.policy()),
+        weights_100,
+        "weights must be bit-identical"
+    );
     drop(engine);
 
     // reopening the directory continues from the newest checkpoint, mid-stage
@@ -171,10 +180,15 @@ fn bad_curricula_are_refused_at_load_time() {
             SMALL.replace("imitation = 1.0", "telepathy = 1.0"),
             "unknown recipe 'telepathy'",
         ),
-        (SMALL.replace("suite = \"goal\"", "suite = \"kitchen\""), "kitchen"),
         (
-            SMALL.replace("success = 0.3\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"",
-                "success = 1.5\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\""),
+            SMALL.replace("suite = \"goal\"", "suite = \"kitchen\""),
+            "kitchen",
+        ),
+        (
+            SMALL.replace(
+                "success = 0.3\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"",
+                "success = 1.5\nmin_episodes = 20\n\n[[stages]]\nname = \"associative\"",
+            ),
             "can never be met",
         ),
         (
@@ -189,11 +203,16 @@ fn bad_curricula_are_refused_at_load_time() {
             "out of order",
         ),
         (
-            SMALL.replace("\"reach-purple\", \"reach-yellow\"]\n[stages.gate]\nbudget = 400",
-                "\"reach-purple\", \"fly\"]\n[stages.gate]\nbudget = 400"),
+            SMALL.replace(
+                "\"reach-purple\", \"reach-yellow\"]\n[stages.gate]\nbudget = 400",
+                "\"reach-purple\", \"fly\"]\n[stages.gate]\nbudget = 400",
+            ),
             "unknown task 'fly'",
         ),
-        (SMALL.replace("min_episodes = 20", "min_episodes = 500"), "evaluation episodes"),
+        (
+            SMALL.replace("min_episodes = 20", "min_episodes = 500"),
+            "evaluation episodes",
+        ),
     ];
     for (text, expected) in cases {
         let e = CurriculumSpec::from_toml(&text, "bad.toml", Path::new("."))
@@ -205,7 +224,9 @@ fn bad_curricula_are_refused_at_load_time() {
     }
     // the shipped curricula load
     for file in ["default.toml", "long-horizon.toml"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/curricula").join(file);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/curricula")
+            .join(file);
         CurriculumSpec::load(&path).unwrap();
     }
 }

@@ -95,7 +95,10 @@ fn head_only_moves_only_the_head() {
 fn frozen_vision_keeps_the_patch_embedding() {
     let (before, after, (trainable, total)) = train_three_steps(&mode(FinetuneMode::FrozenVision));
     let moved = changed(&before, &after);
-    assert!(moved.iter().all(|n| !n.starts_with("patch_embed.")), "{moved:?}");
+    assert!(
+        moved.iter().all(|n| !n.starts_with("patch_embed.")),
+        "{moved:?}"
+    );
     assert!(moved.iter().any(|n| n.starts_with("blocks.")));
     assert!(moved.iter().any(|n| n.starts_with("l1.")));
     let vision: usize = before
@@ -129,7 +132,11 @@ fn lora_moves_the_adapted_weights_and_the_head_and_nothing_else() {
     assert!(moved.iter().any(|n| n.contains("attention.qkv.weight")));
     assert!(moved.iter().any(|n| n.starts_with("state_embed.")));
     // biases, norms, positions and the vision stem stay as they were
-    assert!(moved.iter().all(|n| !n.ends_with(".bias") || n.starts_with("l1.") || n.starts_with("state_embed.")));
+    assert!(
+        moved.iter().all(|n| !n.ends_with(".bias")
+            || n.starts_with("l1.")
+            || n.starts_with("state_embed."))
+    );
     assert!(trainable * 5 < total, "{trainable} of {total}");
 }
 
@@ -171,7 +178,13 @@ fn the_moving_average_lags_the_weights() {
     let travelled = distance(&start, &current);
     let lag = distance(&average, &current);
     let from_start = distance(&average, &start);
-    assert!(lag > 0.01 * travelled, "the average must lag: {lag} vs {travelled}");
-    assert!(lag < travelled && from_start < travelled, "{lag} {from_start} {travelled}");
+    assert!(
+        lag > 0.01 * travelled,
+        "the average must lag: {lag} vs {travelled}"
+    );
+    assert!(
+        lag < travelled && from_start < travelled,
+        "{lag} {from_start} {travelled}"
+    );
     assert_eq!(ema.updates(), 20);
 }

@@ -90,11 +90,20 @@ fn interrupted_and_resumed_run_ends_bit_identical(extra: &str) {
         .zip(&b)
         .filter(|(x, y)| x.values != y.values)
         .map(|(x, y)| {
-            let max = x.values.iter().zip(&y.values).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+            let max = x
+                .values
+                .iter()
+                .zip(&y.values)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f32::max);
             (x.name.as_str(), max)
         })
         .collect();
-    assert!(differing.is_empty(), "{extra}: {} params differ: {differing:?}", differing.len());
+    assert!(
+        differing.is_empty(),
+        "{extra}: {} params differ: {differing:?}",
+        differing.len()
+    );
     let metrics = RunDir::open(&split).unwrap().metrics().unwrap();
     let steps: Vec<u64> = metrics.iter().map(|m| m.step).collect();
     assert_eq!(

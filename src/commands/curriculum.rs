@@ -135,7 +135,10 @@ pub fn run(args: &CurriculumArgs, backend: Option<&str>) -> anyhow::Result<()> {
         CurriculumAction::Rewind { run, to } => {
             // checked before the engine (and a device) is opened
             read_run_state(run)?;
-            if !praxis_core::train::run::RunDir::open(run)?.checkpoint_path(*to).is_dir() {
+            if !praxis_core::train::run::RunDir::open(run)?
+                .checkpoint_path(*to)
+                .is_dir()
+            {
                 anyhow::bail!(
                     "{} has no checkpoint at step {to} (see `praxis curriculum status`)",
                     run.display()

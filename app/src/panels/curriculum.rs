@@ -44,7 +44,10 @@ pub fn show(ui: &mut egui::Ui, view: &RunView, controls: &mut Controls) -> Optio
         {
             command = Some(Command::Run);
         }
-        if ui.add_enabled(running, egui::Button::new("Pause")).clicked() {
+        if ui
+            .add_enabled(running, egui::Button::new("Pause"))
+            .clicked()
+        {
             command = Some(Command::Pause);
         }
     });
@@ -72,7 +75,14 @@ pub fn show(ui: &mut egui::Ui, view: &RunView, controls: &mut Controls) -> Optio
     });
     ui.label("rewind to a checkpoint (the latest 12):");
     ui.horizontal_wrapped(|ui| {
-        let steps: Vec<u64> = view.checkpoints.keys().rev().take(12).rev().copied().collect();
+        let steps: Vec<u64> = view
+            .checkpoints
+            .keys()
+            .rev()
+            .take(12)
+            .rev()
+            .copied()
+            .collect();
         for step in steps {
             ui.selectable_value(&mut controls.rewind_to, Some(step), format!("step {step}"));
         }
@@ -93,7 +103,8 @@ pub fn show(ui: &mut egui::Ui, view: &RunView, controls: &mut Controls) -> Optio
 }
 
 fn timeline(ui: &mut egui::Ui, view: &RunView) {
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(ui.available_width(), 26.0), egui::Sense::hover());
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 26.0), egui::Sense::hover());
     let painter = ui.painter();
     painter.rect_filled(rect, 3.0, Color32::from_gray(35));
     let n = view.stages.len().max(1);
@@ -120,7 +131,11 @@ fn timeline(ui: &mut egui::Ui, view: &RunView) {
         painter.text(
             cell.center(),
             egui::Align2::CENTER_CENTER,
-            if done { format!("{name} (done)") } else { name.clone() },
+            if done {
+                format!("{name} (done)")
+            } else {
+                name.clone()
+            },
             egui::FontId::proportional(13.0),
             Color32::WHITE,
         );
@@ -131,7 +146,9 @@ fn timeline(ui: &mut egui::Ui, view: &RunView) {
             span.name,
             span.entered,
             span.left.map_or("now".into(), |s| s.to_string()),
-            span.reason.as_deref().map_or(String::new(), |r| format!("({r})"))
+            span.reason
+                .as_deref()
+                .map_or(String::new(), |r| format!("({r})"))
         ));
     }
 }

@@ -24,7 +24,12 @@ pub fn show(ui: &mut egui::Ui, view: &RunView) {
     let height = ((ui.available_height() - 60.0) / 2.0).clamp(80.0, 220.0);
     ui.columns(2, |columns| {
         columns[0].label("loss");
-        plot(&mut columns[0], "loss", height, vec![("loss".into(), &view.loss)]);
+        plot(
+            &mut columns[0],
+            "loss",
+            height,
+            vec![("loss".into(), &view.loss)],
+        );
         columns[1].label("success");
         let mut lines: Vec<(String, &[[f64; 2]])> = view
             .success
@@ -43,6 +48,11 @@ pub fn show(ui: &mut egui::Ui, view: &RunView) {
             vec![("samples/s".into(), &view.samples_per_s)],
         );
         columns[1].label("learning rate");
-        plot(&mut columns[1], "lr", height * 0.6, vec![("lr".into(), &view.lr)]);
+        plot(
+            &mut columns[1],
+            "lr",
+            height * 0.6,
+            vec![("lr".into(), &view.lr)],
+        );
     });
 }

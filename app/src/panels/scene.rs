@@ -44,12 +44,18 @@ pub fn patch_attention(
     head: Option<usize>,
     query: usize,
 ) -> Vec<f32> {
-    let Some(heads) = frame.attention.get(layer.min(frame.attention.len().saturating_sub(1)))
+    let Some(heads) = frame
+        .attention
+        .get(layer.min(frame.attention.len().saturating_sub(1)))
     else {
         return Vec::new();
     };
     let rows: Vec<&Vec<f32>> = match head {
-        Some(h) => heads.get(h).and_then(|q| q.get(query)).into_iter().collect(),
+        Some(h) => heads
+            .get(h)
+            .and_then(|q| q.get(query))
+            .into_iter()
+            .collect(),
         None => heads.iter().filter_map(|q| q.get(query)).collect(),
     };
     let n = rows.first().map_or(0, |r| r.len());
@@ -111,7 +117,11 @@ pub fn show(
         settings.layer = settings.layer.min(layers - 1);
         ui.add(egui::Slider::new(&mut settings.layer, 0..=layers - 1).text("layer"));
         egui::ComboBox::from_label("head")
-            .selected_text(settings.head.map_or("mean of heads".into(), |h| format!("head {h}")))
+            .selected_text(
+                settings
+                    .head
+                    .map_or("mean of heads".into(), |h| format!("head {h}")),
+            )
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut settings.head, None, "mean of heads");
                 for h in 0..heads {
@@ -132,13 +142,17 @@ pub fn show(
             }
             None => {
                 *texture = Some((
-                    ui.ctx().load_texture("probe", image, TextureOptions::NEAREST),
+                    ui.ctx()
+                        .load_texture("probe", image, TextureOptions::NEAREST),
                     key,
                 ))
             }
         }
     }
-    let side = ui.available_width().min(ui.available_height() - 40.0).clamp(192.0, 512.0);
+    let side = ui
+        .available_width()
+        .min(ui.available_height() - 40.0)
+        .clamp(192.0, 512.0);
     let (rect, _) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::hover());
     if let Some((handle, _)) = texture {
         ui.painter().image(
@@ -150,9 +164,8 @@ pub fn show(
     }
     let attention = patch_attention(frame, settings.layer, settings.head, settings.query);
     if wgpu_overlay {
-        ui.painter().add(
-            OverlayCallback::new(&attention, frame.grid, settings.opacity).paint(rect),
-        );
+        ui.painter()
+            .add(OverlayCallback::new(&attention, frame.grid, settings.opacity).paint(rect));
     } else {
         paint_grid(ui.painter(), rect, &attention, frame.grid, settings.opacity);
     }
@@ -185,7 +198,13 @@ pub fn show(
 
 /// Paints an attention grid as translucent rectangles (used where the WGSL overlay is not
 /// available, and for the small per-head maps).
-pub fn paint_grid(painter: &egui::Painter, rect: egui::Rect, values: &[f32], grid: u32, opacity: f32) {
+pub fn paint_grid(
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    values: &[f32],
+    grid: u32,
+    opacity: f32,
+) {
     let grid = grid.max(1) as usize;
     if values.len() != grid * grid {
         return;
@@ -202,6 +221,10 @@ pub fn paint_grid(painter: &egui::Painter, rect: egui::Rect, values: &[f32], gri
             (80.0 * (1.0 - t)) as u8,
             (255.0 * opacity * t.sqrt()) as u8,
         );
-        painter.rect_filled(egui::Rect::from_min_size(min, egui::vec2(cell, cell)), 0.0, color);
+        painter.rect_filled(
+            egui::Rect::from_min_size(min, egui::vec2(cell, cell)),
+            0.0,
+            color,
+        );
     }
 }

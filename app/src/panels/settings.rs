@@ -26,7 +26,11 @@ pub fn show(ui: &mut egui::Ui, settings: &mut Settings, device_name: &str) -> bo
         egui::ComboBox::from_id_salt("backend")
             .selected_text(settings.backend.as_str())
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut settings.backend, "wgpu".to_string(), "wgpu (window's GPU)");
+                ui.selectable_value(
+                    &mut settings.backend,
+                    "wgpu".to_string(),
+                    "wgpu (window's GPU)",
+                );
                 ui.selectable_value(&mut settings.backend, "flex".to_string(), "flex (CPU)");
             })
             .response
@@ -39,7 +43,11 @@ pub fn show(ui: &mut egui::Ui, settings: &mut Settings, device_name: &str) -> bo
         egui::ComboBox::from_id_salt("preset")
             .selected_text(settings.preset.as_str())
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut settings.preset, "s".to_string(), "s (curriculum's base)");
+                ui.selectable_value(
+                    &mut settings.preset,
+                    "s".to_string(),
+                    "s (curriculum's base)",
+                );
                 ui.selectable_value(&mut settings.preset, "xs".to_string(), "xs (from scratch)");
             })
             .response

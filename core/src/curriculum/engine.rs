@@ -270,16 +270,20 @@ impl Engine {
         let spec = CurriculumSpec::load(&spec_path)?;
         let suite = spec.load_suite()?;
         let file = read_state(&run)?;
-        let latest = run.latest()?.ok_or_else(|| {
-            Error::invalid(format!("{} has no checkpoint", run_dir.display()))
-        })?;
+        let latest = run
+            .latest()?
+            .ok_or_else(|| Error::invalid(format!("{} has no checkpoint", run_dir.display())))?;
         let ckpt = checkpoint::load(&latest, &device.device)?;
-        let state = file.snapshots.get(&ckpt.meta.step).cloned().ok_or_else(|| {
-            Error::invalid(format!(
-                "{STATE_FILE} has no snapshot for checkpoint step {}",
-                ckpt.meta.step
-            ))
-        })?;
+        let state = file
+            .snapshots
+            .get(&ckpt.meta.step)
+            .cloned()
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{STATE_FILE} has no snapshot for checkpoint step {}",
+                    ckpt.meta.step
+                ))
+            })?;
         let pool = thread_pool(spec.deterministic)?;
         let model = ckpt.meta.model.clone();
         let tokenizer = ckpt.meta.tokenizer.clone();
@@ -402,7 +406,9 @@ impl Engine {
     /// `eval_every` boundary the gate is evaluated and a checkpoint written.
     pub fn step(&mut self, n: u64) -> Result<()> {
         if self.state.completed {
-            return Err(Error::invalid("the curriculum is complete; rewind to train more"));
+            return Err(Error::invalid(
+                "the curriculum is complete; rewind to train more",
+            ));
         }
         let pool = self.pool.clone();
         pool.install(|| {
@@ -496,7 +502,9 @@ impl Engine {
     /// Leaves the current stage now, whatever its gate says (a person's decision).
     pub fn advance(&mut self) -> Result<()> {
         if self.state.completed {
-            return Err(Error::invalid("the curriculum is complete; there is no stage to leave"));
+            return Err(Error::invalid(
+                "the curriculum is complete; there is no stage to leave",
+            ));
         }
         self.leave_stage("manual")
     }
@@ -545,7 +553,13 @@ impl Engine {
         let policy = self.learner.policy();
         let pool = self.pool.clone();
         let frames = pool.install(|| {
-            probe::run(&policy, &self.tokenizer, &self.suite, &spec, self.state.step)
+            probe::run(
+                &policy,
+                &self.tokenizer,
+                &self.suite,
+                &spec,
+                self.state.step,
+            )
         })?;
         for frame in frames {
             self.emit(Event::Probe(Box::new(frame)))?;
@@ -643,8 +657,7 @@ impl Engine {
             self.emit(Event::Metrics { stage, line })?;
         }
         let in_stage = self.stage_steps();
-        let gate_due =
-            in_stage % self.spec.eval_every == 0 || in_stage >= self.stage_budget();
+        let gate_due = in_stage % self.spec.eval_every == 0 || in_stage >= self.stage_budget();
         if gate_due {
             self.measure_gate()?;
         } else if self.options.probe_every > 0 && step % self.options.probe_every == 0 {
@@ -740,11 +753,7 @@ impl Engine {
         })
     }
 
-    fn evaluate_tasks(
-        &self,
-        tasks: &[String],
-        variations: Variations,
-    ) -> Result<eval::EvalReport> {
+    fn evaluate_tasks(&self, tasks: &[String], variations: Variations) -> Result<eval::EvalReport> {
         let mut suite = self.suite.clone();
         suite.tasks.retain(|t| tasks.contains(&t.name));
         let stage = &self.spec.stages[self.state.stage];
@@ -774,7 +783,13 @@ impl Engine {
         };
         // a second measurement at the same update (a person asked) replaces the first, so a
         // repeated figure cannot fake a plateau
-        if self.state.measurements.success.last().is_some_and(|p| p.step == step) {
+        if self
+            .state
+            .measurements
+            .success
+            .last()
+            .is_some_and(|p| p.step == step)
+        {
             self.state.measurements.success.pop();
         }
         self.state.measurements.success.push(point(&nominal));

@@ -54,7 +54,12 @@ pub fn evaluate(gate: &GateSpec, m: &StageMeasurements, stage: usize, step: u64)
     let latest = m.success.last().filter(|p| enough(p));
     let mut criteria = Vec::new();
     if let Some(threshold) = gate.success {
-        criteria.push(criterion("success", true, threshold, latest.map(|p| p.rate)));
+        criteria.push(criterion(
+            "success",
+            true,
+            threshold,
+            latest.map(|p| p.rate),
+        ));
     }
     if let Some(threshold) = gate.intervention_rate {
         criteria.push(criterion(
@@ -134,7 +139,10 @@ mod tests {
         assert!(!status.open, "10 episodes are too few");
         assert_eq!(status.criteria[0].value, None);
         m.success.push(point(400, 0.7, 70));
-        assert!(!evaluate(&g, &m, 0, 400).open, "the gate follows the latest figure");
+        assert!(
+            !evaluate(&g, &m, 0, 400).open,
+            "the gate follows the latest figure"
+        );
     }
 
     #[test]

@@ -112,7 +112,13 @@ pub fn run(
                 Action(
                     chunk[k * config.action_dim..k * config.action_dim + dims]
                         .iter()
-                        .map(|v| if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 })
+                        .map(|v| {
+                            if v.is_finite() {
+                                v.clamp(-1.0, 1.0)
+                            } else {
+                                0.0
+                            }
+                        })
                         .collect(),
                 )
             })

@@ -311,7 +311,9 @@ impl CurriculumSpec {
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
             variations(&stage.gate.perturbations)
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
-            stage.gate.validate(&at, &suite, self.stage_tasks(&suite, i).len())?;
+            stage
+                .gate
+                .validate(&at, &suite, self.stage_tasks(&suite, i).len())?;
             if stage.gate.retention.is_some() {
                 if i == 0 {
                     return bad(format!("{at}: retention needs an earlier stage"));
@@ -355,7 +357,10 @@ impl GateSpec {
             ("retention", self.retention),
         ];
         if rates.iter().all(|(_, v)| v.is_none()) {
-            return bad("no criterion (success, intervention_rate, plateau, robustness_gap, retention)".into());
+            return bad(
+                "no criterion (success, intervention_rate, plateau, robustness_gap, retention)"
+                    .into(),
+            );
         }
         for (name, value) in rates {
             if let Some(v) = value

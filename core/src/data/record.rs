@@ -11,7 +11,9 @@ use super::error::DataError;
 use super::format::{DatasetMeta, Episode, ImageShape};
 use super::writer::{DatasetSpec, DatasetWriter};
 use crate::sim::world::CONTROL_DT;
-use crate::sim::{Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig};
+use crate::sim::{
+    Action, Env, EnvConfig, Observation, SimError, StepInfo, Suite, Teacher, TeacherConfig,
+};
 
 /// Demonstration episode k uses seed `seed + DEMO_SEED_OFFSET + k`.
 pub const DEMO_SEED_OFFSET: u64 = 1_000_000;
@@ -47,19 +49,9 @@ impl Default for RecordOptions {
     }
 }
 
-/// Runs one teacher episode and returns its frames.
-pub fn record_episode(
-    suite: &Suite,
-    task: &str,
-    seed: u64,
-    config: EnvConfig,
-    noise_std: f32,
-) -> Result<Episode, SimError> {
-    let mut env = Env::new(suite, task, config)?;
-    let mut teacher = Teacher::new(TeacherConfig { noise_std, seed });
-    let mut obs = env.reset(seed)?;
-    let mut info = env.info()?;
-    let mut ep = Episode {
+/// An episode with no frames yet, for `task` of `env` just reset with `seed` to `obs`.
+pub fn start_episode(env: &Env, obs: &Observation, task: &str, seed: u64) -> Episode {
+    Episode {
         task: task.to_string(),
         seed,
         instruction: obs.instruction.clone(),
@@ -75,16 +67,36 @@ pub fn record_episode(
         affordance: Vec::new(),
         affordance_px: Vec::new(),
         rewards: Vec::new(),
-    };
+    }
+}
+
+/// Appends one frame: what was seen, the action that labels it, and the step's privileged facts.
+pub fn push_frame(ep: &mut Episode, obs: &Observation, action: &Action, info: &StepInfo) {
+    ep.images.extend_from_slice(&obs.image);
+    ep.states.extend_from_slice(&obs.proprio);
+    ep.actions.extend_from_slice(&action.0);
+    ep.subtasks.push(info.subtask_index as u32);
+    ep.affordance.push(info.affordance);
+    ep.affordance_px.push(info.affordance_px);
+    ep.rewards.push(info.dense_reward);
+}
+
+/// Runs one teacher episode and returns its frames.
+pub fn record_episode(
+    suite: &Suite,
+    task: &str,
+    seed: u64,
+    config: EnvConfig,
+    noise_std: f32,
+) -> Result<Episode, SimError> {
+    let mut env = Env::new(suite, task, config)?;
+    let mut teacher = Teacher::new(TeacherConfig { noise_std, seed });
+    let mut obs = env.reset(seed)?;
+    let mut info = env.info()?;
+    let mut ep = start_episode(&env, &obs, task, seed);
     loop {
         let action = teacher.act(&env)?;
-        ep.images.extend_from_slice(&obs.image);
-        ep.states.extend_from_slice(&obs.proprio);
-        ep.actions.extend_from_slice(&action.0);
-        ep.subtasks.push(info.subtask_index as u32);
-        ep.affordance.push(info.affordance);
-        ep.affordance_px.push(info.affordance_px);
-        ep.rewards.push(info.dense_reward);
+        push_frame(&mut ep, &obs, &action, &info);
         let r = env.step(&action)?;
         obs = r.obs;
         info = r.info;

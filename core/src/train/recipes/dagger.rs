@@ -101,26 +101,13 @@ pub fn collect(
             let seed = seed_base + k as u64;
             let mut env = Env::new(suite, task, env_config).map_err(sim)?;
             let obs = env.reset(seed).map_err(sim)?;
-            let episode = Episode {
-                task: task.clone(),
-                seed,
-                instruction: obs.instruction.clone(),
-                success: false,
-                height: obs.height,
-                width: obs.width,
-                state_dim: env.proprio_dim() as u32,
-                action_dim: env.action_dim() as u32,
-                images: Vec::new(),
-                states: Vec::new(),
-                actions: Vec::new(),
-                subtasks: Vec::new(),
-                affordance: Vec::new(),
-                affordance_px: Vec::new(),
-                rewards: Vec::new(),
-            };
+            let episode = crate::data::record::start_episode(&env, &obs, task, seed);
             Ok(Rollout {
                 env,
-                teacher: Teacher::new(TeacherConfig { noise_std: 0.0, seed }),
+                teacher: Teacher::new(TeacherConfig {
+                    noise_std: 0.0,
+                    seed,
+                }),
                 obs,
                 episode,
                 done: false,
@@ -151,7 +138,13 @@ pub fn collect(
                     let start = slot * per_episode + k * config.action_dim;
                     let proposed: Vec<f32> = chunk[start..start + dims]
                         .iter()
-                        .map(|v| if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 })
+                        .map(|v| {
+                            if v.is_finite() {
+                                v.clamp(-1.0, 1.0)
+                            } else {
+                                0.0
+                            }
+                        })
                         .collect();
                     if step_with_teacher(rollout, proposed, options)? {
                         break;
@@ -209,13 +202,7 @@ fn step_with_teacher(
         Action(proposed)
     };
     let ep = &mut rollout.episode;
-    ep.images.extend_from_slice(&rollout.obs.image);
-    ep.states.extend_from_slice(&rollout.obs.proprio);
-    ep.actions.extend_from_slice(&label.0);
-    ep.subtasks.push(info.subtask_index as u32);
-    ep.affordance.push(info.affordance);
-    ep.affordance_px.push(info.affordance_px);
-    ep.rewards.push(info.dense_reward);
+    crate::data::record::push_frame(ep, &rollout.obs, &label, &info);
     let result = rollout.env.step(&executed).map_err(sim)?;
     rollout.obs = result.obs;
     if result.terminated || result.truncated {
