@@ -37,7 +37,7 @@ pub enum Command {
     Curriculum(commands::curriculum::CurriculumArgs),
     /// Write a PNG frame strip or an animated GIF of a scripted-teacher episode.
     Render(commands::render::RenderArgs),
-    /// Record scripted-teacher demonstrations of a suite as a dataset.
+    /// Record scripted-teacher demonstrations of a suite as a dataset (Praxis or LeRobot v3.0).
     Demos(commands::demos::DemosArgs),
     /// Measure speed: the model (training and inference) or the simulator.
     Bench(BenchArgs),
@@ -58,4 +58,7 @@ pub enum BenchTarget {
     Model(commands::bench_model::BenchModelArgs),
     /// Simulator steps/s with and without 64x64 rendering, on one core and on all cores.
     Sim(commands::bench_sim::BenchSimArgs),
+    /// LeRobot video decoding frames/s and the share of training step time spent waiting for
+    /// data.
+    Data(commands::bench_data::BenchDataArgs),
 }

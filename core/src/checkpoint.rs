@@ -111,6 +111,10 @@ pub struct CheckpointMeta {
     pub provenance: Provenance,
     /// Size and CRC of every other file in the directory.
     pub files: BTreeMap<String, FileDigest>,
+    /// How an external dataset's features map onto the model (set when the policy was
+    /// trained on a LeRobot dataset; inference applies the same transform).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_mapping: Option<crate::data::lerobot::DataMapping>,
 }
 
 impl CheckpointMeta {
@@ -133,6 +137,7 @@ impl CheckpointMeta {
             rng,
             provenance,
             files: BTreeMap::new(),
+            data_mapping: None,
         }
     }
 }

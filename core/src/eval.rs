@@ -174,26 +174,36 @@ pub fn act_batch(
     observations: &[&crate::sim::Observation],
     rng: &mut impl rand::Rng,
 ) -> Result<Vec<f32>> {
+    let inputs: Vec<Observation<'_>> = observations
+        .iter()
+        .map(|obs| Observation {
+            image: &obs.image,
+            image_size: obs.width as usize,
+            state: &obs.proprio,
+            instruction: &obs.instruction,
+        })
+        .collect();
+    act_inputs(policy, tokenizer, &inputs, rng)
+}
+
+/// [`act_batch`] for model inputs from any source (e.g. a dataset's frames, mapped).
+pub fn act_inputs(
+    policy: &Policy,
+    tokenizer: &Tokenizer,
+    inputs: &[Observation<'_>],
+    rng: &mut impl rand::Rng,
+) -> Result<Vec<f32>> {
     let config = policy.config();
     let device = policy_device(policy);
     let mut batch = HostBatch::default();
-    for obs in observations {
-        batch.push_observation(
-            config,
-            tokenizer,
-            Observation {
-                image: &obs.image,
-                image_size: obs.width as usize,
-                state: &obs.proprio,
-                instruction: &obs.instruction,
-            },
-        )?;
+    for obs in inputs {
+        batch.push_observation(config, tokenizer, *obs)?;
     }
     let input = batch.input(config, &device);
     policy
         .act(
             &policy.encode(&input, false),
-            flow_noise(config, observations.len(), rng, &device),
+            flow_noise(config, inputs.len(), rng, &device),
         )
         .into_data()
         .convert::<f32>()

@@ -16,6 +16,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod model;
+pub mod open_loop;
 pub mod sim;
 pub mod telemetry;
 pub mod train;

@@ -1,23 +1,33 @@
-//! `praxis eval`: closed-loop success of a checkpoint on a suite's evaluation seeds.
+//! `praxis eval`: closed-loop success of a checkpoint on a suite's evaluation seeds, or
+//! open-loop action error on a LeRobot dataset's held-out episodes.
 
 use std::path::PathBuf;
 
 use clap::Args;
+use praxis_core::data::lerobot::Split;
 use praxis_core::eval::{self, EvalOptions};
 use praxis_core::sim::{Suite, Variations};
-use praxis_core::{atomic, checkpoint, device};
+use praxis_core::{atomic, checkpoint, device, open_loop};
 
 use crate::progress;
 
 /// Arguments of `praxis eval`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("on").required(true).args(["suite", "dataset"]))]
 pub struct EvalArgs {
     /// Checkpoint directory.
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Built-in suite (spatial, object, goal, long, pusht) or a suite .toml file.
     #[arg(long)]
-    pub suite: String,
+    pub suite: Option<String>,
+    /// LeRobot v3.0 dataset to measure open-loop action error on (through the mapping saved
+    /// with the checkpoint).
+    #[arg(long, conflicts_with = "suite")]
+    pub dataset: Option<PathBuf>,
+    /// With `--dataset`: which episodes (held-out, train, all).
+    #[arg(long, default_value = "held-out")]
+    pub episodes: String,
     /// Held-out variations (distractors, colour-shift, lighting, camera-jitter, paraphrase,
     /// unseen-embodiment, all, none).
     #[arg(long, default_value = "none")]
@@ -32,7 +42,10 @@ pub struct EvalArgs {
 
 /// Runs the evaluation and prints the markdown report.
 pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
-    let suite = Suite::resolve(&args.suite)?;
+    if let Some(dataset) = &args.dataset {
+        return run_open_loop(args, dataset, backend);
+    }
+    let suite = Suite::resolve(args.suite.as_deref().unwrap_or_default())?;
     let variations: Variations = args.variations.parse()?;
     let device = device::open_requested(backend)?;
     let ckpt = checkpoint::load(&args.checkpoint, &device.device)?;
@@ -61,6 +74,46 @@ pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&report)?.as_bytes(),
         )?;
         atomic::write_file(&dir.join(format!("{name}.md")), markdown.as_bytes())?;
+    }
+    print!("{markdown}");
+    Ok(())
+}
+
+fn run_open_loop(
+    args: &EvalArgs,
+    dataset: &std::path::Path,
+    backend: Option<&str>,
+) -> anyhow::Result<()> {
+    let split: Split = args.episodes.parse()?;
+    let meta = checkpoint::load_meta(&args.checkpoint)?;
+    let mapping = meta.data_mapping.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "checkpoint {} was not trained on a LeRobot dataset (its meta.json has no data_mapping); train with [data.lerobot] first",
+            args.checkpoint.display()
+        )
+    })?;
+    let device = device::open_requested(backend)?;
+    let ckpt = checkpoint::load(&args.checkpoint, &device.device)?;
+    let bar = progress::bar(0, "frames");
+    let report = open_loop::evaluate(
+        &ckpt.policy,
+        &ckpt.meta.tokenizer,
+        &mapping,
+        dataset,
+        split,
+        |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
+    bar.finish_and_clear();
+    let markdown = report.to_markdown();
+    if let Some(dir) = &args.out {
+        atomic::write_file(
+            &dir.join("eval-open-loop.json"),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )?;
+        atomic::write_file(&dir.join("eval-open-loop.md"), markdown.as_bytes())?;
     }
     print!("{markdown}");
     Ok(())

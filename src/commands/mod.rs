@@ -1,5 +1,6 @@
 //! One module per subcommand; each parses nothing itself and calls into `praxis-core`.
 
+pub mod bench_data;
 pub mod bench_model;
 pub mod bench_sim;
 pub mod curriculum;
@@ -30,6 +31,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(bench) => match bench.target {
             BenchTarget::Model(args) => bench_model::run(&args, backend),
             BenchTarget::Sim(args) => bench_sim::run(&args),
+            BenchTarget::Data(args) => bench_data::run(&args, backend),
         },
     }
 }

@@ -25,6 +25,14 @@ pub enum DataError {
         found: String,
         supported: u32,
     },
+    /// A LeRobot dataset of a codebase version other than v3.0.
+    #[error("{path}: LeRobot dataset {found} is not supported (Praxis reads v3.0){hint}")]
+    LeRobotVersion {
+        path: String,
+        found: String,
+        /// How to convert it, when LeRobot can.
+        hint: String,
+    },
     /// A file is truncated, corrupt or inconsistent with `meta.json`.
     #[error("{path} is corrupt: {reason}")]
     Corrupt { path: String, reason: String },

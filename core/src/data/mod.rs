@@ -26,6 +26,7 @@
 
 pub mod error;
 pub mod format;
+pub mod lerobot;
 pub mod reader;
 pub mod record;
 pub mod stats;

@@ -122,6 +122,23 @@ impl Dataset {
         })
     }
 
+    /// A dataset held only in memory (e.g. a LeRobot dataset mapped onto the model's inputs);
+    /// `meta` must describe `episodes`.
+    pub fn from_memory(dir: &Path, meta: DatasetMeta, episodes: Vec<Episode>) -> Dataset {
+        let index = episodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| (0..e.len() as u32).map(move |t| (i as u32, t)))
+            .collect();
+        Dataset {
+            dir: dir.to_path_buf(),
+            meta,
+            episodes,
+            index,
+            chunk_len: DEFAULT_CHUNK_LEN,
+        }
+    }
+
     /// Sets the action-chunk length H of samples (at least 1).
     pub fn with_chunk_len(mut self, chunk_len: usize) -> Dataset {
         self.chunk_len = chunk_len.max(1);

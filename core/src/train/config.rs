@@ -80,6 +80,9 @@ pub struct DataSection {
     pub datasets: Vec<PathBuf>,
     /// Teacher demonstrations to record at the start of the run.
     pub record: Option<RecordSection>,
+    /// A LeRobot v3.0 dataset and how its features map onto the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lerobot: Option<crate::data::lerobot::LeRobotSource>,
 }
 
 /// `[data.record]`: scripted-teacher episodes recorded by the run itself.
@@ -136,6 +139,9 @@ impl TrainConfig {
             resolve(init);
         }
         config.data.datasets.iter_mut().for_each(resolve);
+        if let Some(lerobot) = config.data.lerobot.as_mut() {
+            resolve(&mut lerobot.dir);
+        }
         config.validate(origin)?;
         Ok(config)
     }
@@ -158,8 +164,11 @@ impl TrainConfig {
         if self.checkpoint_every == 0 || self.log_every == 0 {
             return bad("checkpoint_every and log_every must be at least 1");
         }
-        if self.data.datasets.is_empty() && self.data.record.is_none() {
-            return bad("[data] lists no dataset and records none");
+        if self.data.datasets.is_empty()
+            && self.data.record.is_none()
+            && self.data.lerobot.is_none()
+        {
+            return bad("[data] lists no dataset, no LeRobot dataset, and records none");
         }
         if let Some(decay) = self.ema_decay
             && !(0.0..1.0).contains(&decay)

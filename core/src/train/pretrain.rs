@@ -114,6 +114,7 @@ pub fn pretrain(
         data: DataSection {
             datasets,
             record: None,
+            lerobot: None,
         },
         schedule: Schedule {
             lr: options.lr,

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::checkpoint::{self, CheckpointMeta, Provenance, RngState};
 use crate::data::Dataset;
+use crate::data::lerobot::DataMapping;
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::model::{HeadKind, ModelConfig, Policy, Tokenizer};
@@ -57,15 +58,15 @@ pub fn train(
     progress: impl FnMut(Progress) + Send,
 ) -> Result<TrainOutcome> {
     // Everything that can be checked is checked before the run directory exists.
-    let mut data = open_data(config)?;
     let (policy, tokenizer) = initial_policy(config, device)?;
+    let mut data = open_data(config, policy.config())?;
     let policy = crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
         config.finetune.prepare(policy)
     })?;
     let run = RunDir::create(run_dir)?;
     let (config, recorded) = record_data(&run, config)?;
     let config = &config;
-    data.extend(recorded);
+    data.datasets.extend(recorded);
     crate::atomic::write_file(&run.config_path(), config.to_toml().as_bytes())?;
     let mut learner =
         Learner::prepared(policy, &config.finetune, &config.optimizer, &device.device);
@@ -136,7 +137,7 @@ pub fn resume(
         learner = learner.with_optimizer(restored);
     }
     run.truncate_metrics(step)?;
-    let data = open_data(&config)?;
+    let data = open_data(&config, &ckpt.meta.model)?;
     run_loop(
         &run,
         &config,
@@ -187,13 +188,33 @@ fn suite_dir_name(suite: &str) -> String {
         .unwrap_or_else(|| "demos".into())
 }
 
-fn open_data(config: &TrainConfig) -> Result<Vec<Dataset>> {
-    config
+/// What a run trains on: datasets, and how an external dataset maps onto the model.
+struct TrainData {
+    datasets: Vec<Dataset>,
+    mapping: Option<DataMapping>,
+}
+
+fn open_data(config: &TrainConfig, model: &ModelConfig) -> Result<TrainData> {
+    let mut datasets = config
         .data
         .datasets
         .iter()
         .map(|dir| Dataset::open(dir).map_err(|e| Error::invalid(e.to_string())))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    let mut mapping = None;
+    if let Some(source) = &config.data.lerobot {
+        let (dataset, resolved) = crate::data::lerobot::load_for_training(source, model)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        if dataset.is_empty() {
+            return Err(Error::invalid(format!(
+                "LeRobot dataset {} has no training frames",
+                source.dir.display()
+            )));
+        }
+        datasets.push(dataset);
+        mapping = Some(resolved);
+    }
+    Ok(TrainData { datasets, mapping })
 }
 
 /// The policy a new run starts from: a checkpoint (post-training) or a fresh network.
@@ -221,10 +242,11 @@ fn save(
     device: &ComputeDevice,
     learner: &Learner,
     tokenizer: &Tokenizer,
+    mapping: Option<&DataMapping>,
     step: u64,
 ) -> Result<PathBuf> {
     let policy = learner.policy();
-    let meta = CheckpointMeta::new(
+    let mut meta = CheckpointMeta::new(
         policy.config().clone(),
         tokenizer.clone(),
         step,
@@ -235,6 +257,7 @@ fn save(
         },
         Provenance::current(device.backend.name(), &device.name),
     );
+    meta.data_mapping = mapping.cloned();
     let path = run.checkpoint_path(step);
     checkpoint::save_with_training(
         &path,
@@ -254,7 +277,7 @@ fn run_loop(
     run: &RunDir,
     config: &TrainConfig,
     device: &ComputeDevice,
-    datasets: Vec<Dataset>,
+    data: TrainData,
     tokenizer: Tokenizer,
     learner: Learner,
     start: u64,
@@ -269,7 +292,7 @@ fn run_loop(
         .map_err(|e| Error::invalid(format!("cannot start the training threads: {e}")))?;
     pool.install(|| {
         run_steps(
-            run, config, device, datasets, tokenizer, learner, start, stop, progress,
+            run, config, device, data, tokenizer, learner, start, stop, progress,
         )
     })
 }
@@ -279,7 +302,7 @@ fn run_steps(
     run: &RunDir,
     config: &TrainConfig,
     device: &ComputeDevice,
-    datasets: Vec<Dataset>,
+    data: TrainData,
     tokenizer: Tokenizer,
     mut learner: Learner,
     start: u64,
@@ -287,6 +310,8 @@ fn run_steps(
     mut progress: impl FnMut(Progress),
 ) -> Result<TrainOutcome> {
     let model = learner.policy().config().clone();
+    let TrainData { datasets, mapping } = data;
+    let mapping = mapping.as_ref();
     let data = Arc::new(DataMix::new(datasets, model.chunk_len)?);
     let mut loader = Loader::spawn(
         data,
@@ -305,7 +330,7 @@ fn run_steps(
         (Instant::now(), 0.0f64, 0.0f64, 0u64);
     for step in start..config.steps {
         if stop.load(Ordering::Relaxed) {
-            let checkpoint = save(run, config, device, &learner, &tokenizer, step)?;
+            let checkpoint = save(run, config, device, &learner, &tokenizer, mapping, step)?;
             return Ok(TrainOutcome {
                 step,
                 last_loss: last.0,
@@ -357,7 +382,7 @@ fn run_steps(
             (window_start, data_s, update_s, window_steps) = (Instant::now(), 0.0, 0.0, 0);
         }
         if done % config.checkpoint_every == 0 || done == config.steps {
-            checkpoint = save(run, config, device, &learner, &tokenizer, done)?;
+            checkpoint = save(run, config, device, &learner, &tokenizer, mapping, done)?;
         }
         progress(Progress {
             step: done,
