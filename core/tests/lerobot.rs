@@ -354,3 +354,146 @@ fn post_training_the_base_on_a_recorded_dataset_lowers_held_out_action_error() {
         before.chunk.mean_l1
     );
 }
+
+/// Optional: LeRobot itself reads a Praxis-written dataset and sees the same values. Runs when
+/// `PRAXIS_LEROBOT_PYTHON` names a Python with `lerobot` installed (see the README); skipped
+/// otherwise.
+#[test]
+fn lerobot_itself_reads_praxis_datasets_when_available() {
+    let Ok(python) = std::env::var("PRAXIS_LEROBOT_PYTHON") else {
+        eprintln!("skipped: set PRAXIS_LEROBOT_PYTHON to a Python with lerobot installed");
+        return;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/read_with_lerobot.py");
+    let dir = tempfile::tempdir().unwrap();
+    let source = record(dir.path(), 3, 32);
+    for (camera, tolerance) in [
+        (CameraStorage::Png, 0.01),
+        (CameraStorage::Video(VideoCodec::Av1), 3.0),
+        (CameraStorage::Video(VideoCodec::H264), 3.0),
+    ] {
+        let root = write(&source, dir.path(), camera);
+        let out = std::process::Command::new(&python)
+            .arg(&script)
+            .arg(&root)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{camera:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let frames: usize = source.episodes().iter().map(|e| e.len()).sum();
+        assert_eq!(json["num_frames"].as_u64(), Some(frames as u64));
+        assert_eq!(json["codebase_version"], "v3.0");
+        let mut start = 0;
+        for (e, bounds) in source
+            .episodes()
+            .iter()
+            .zip(json["episode_bounds"].as_array().unwrap())
+        {
+            assert_eq!(bounds[0].as_u64(), Some(start as u64));
+            assert_eq!(bounds[1].as_u64(), Some((start + e.len()) as u64));
+            start += e.len();
+        }
+        let (sd, ad) = (
+            source.meta().state_dim as usize,
+            source.meta().action_dim as usize,
+        );
+        for item in json["items"].as_array().unwrap() {
+            let ep = &source.episodes()[item["episode_index"].as_u64().unwrap() as usize];
+            let t = item["frame_index"].as_u64().unwrap() as usize;
+            let floats = |v: &serde_json::Value| -> Vec<f32> {
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+                    .collect()
+            };
+            assert_eq!(floats(&item["state"]), ep.states[t * sd..(t + 1) * sd]);
+            assert_eq!(floats(&item["action"]), ep.actions[t * ad..(t + 1) * ad]);
+            assert_eq!(item["task"], ep.instruction.as_str());
+            let img = &ep.images[t * ep.image_bytes()..(t + 1) * ep.image_bytes()];
+            for (c, mean) in floats(&item["image_mean_rgb"]).iter().enumerate() {
+                let ours = img
+                    .iter()
+                    .skip(c)
+                    .step_by(3)
+                    .map(|v| *v as f64)
+                    .sum::<f64>()
+                    / (img.len() / 3) as f64;
+                assert!(
+                    (*mean as f64 - ours).abs() <= tolerance,
+                    "{camera:?} frame {t} channel {c}: LeRobot {mean}, source {ours}"
+                );
+            }
+        }
+    }
+}
+
+/// Optional: Praxis reads datasets LeRobot itself wrote (PNG, AV1 through SVT-AV1, H.264
+/// through x264). Runs when `PRAXIS_LEROBOT_PYTHON` is set, like the test above.
+#[test]
+fn praxis_reads_datasets_lerobot_wrote_when_available() {
+    let Ok(python) = std::env::var("PRAXIS_LEROBOT_PYTHON") else {
+        eprintln!("skipped: set PRAXIS_LEROBOT_PYTHON to a Python with lerobot installed");
+        return;
+    };
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/write_with_lerobot.py");
+    let dir = tempfile::tempdir().unwrap();
+    for (camera, tolerance) in [("image", 0.0), ("libsvtav1", 3.0), ("h264", 3.0)] {
+        let root = dir.path().join(camera);
+        let out = std::process::Command::new(&python)
+            .arg(&script)
+            .arg(&root)
+            .arg(camera)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{camera}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ds = LeRobotDataset::open(&root).unwrap();
+        assert_eq!(ds.episodes().len(), 2);
+        assert_eq!(ds.tasks(), ["task 0", "task 1"]);
+        let raw = ds.read_episodes(&[0, 1], select()).unwrap();
+        assert_eq!(
+            (raw[0].len(), raw[1].len()),
+            (6, 5),
+            "{camera}: episode boundaries"
+        );
+        let mut g = 0;
+        for (episode, r) in raw.iter().enumerate() {
+            assert_eq!(r.task, format!("task {episode}"));
+            for frame in 0..r.len() {
+                let gf = g as f32;
+                assert_eq!(
+                    r.states[frame * 3..frame * 3 + 3],
+                    [gf, frame as f32, episode as f32]
+                );
+                assert_eq!(r.actions[frame * 2..frame * 2 + 2], [gf * 0.5, -gf]);
+                let expected = [20.0 * g as f64, 100.0, 200.0 - 10.0 * g as f64];
+                let pixels = &r.frames[frame];
+                for (c, want) in expected.iter().enumerate() {
+                    let mean = pixels
+                        .iter()
+                        .skip(c)
+                        .step_by(3)
+                        .map(|v| *v as f64)
+                        .sum::<f64>()
+                        / (pixels.len() / 3) as f64;
+                    assert!(
+                        (mean - want).abs() <= tolerance,
+                        "{camera} frame {g} channel {c}: {mean} vs {want}"
+                    );
+                }
+                g += 1;
+            }
+        }
+    }
+}

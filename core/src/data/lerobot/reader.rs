@@ -115,7 +115,16 @@ impl LeRobotDataset {
         }
         let info = Info::load(root)?;
         let tasks_table = Table::read(&root.join(TASKS_PATH))?;
-        let names = tasks_table.strings("task")?;
+        // pandas stores the task strings as the frame's index: a column named `task`, or
+        // `__index_level_0__` when the index was unnamed (pandas 3), or whatever the index was
+        // called; it is the one string column.
+        let task_column = ["task", "__index_level_0__"]
+            .into_iter()
+            .map(String::from)
+            .find(|c| tasks_table.has(c))
+            .or_else(|| tasks_table.string_columns().into_iter().next())
+            .ok_or_else(|| DataError::corrupt(tasks_table.path(), "has no task strings"))?;
+        let names = tasks_table.strings(&task_column)?;
         let ids = tasks_table.i64s("task_index")?;
         let mut tasks = vec![String::new(); names.len()];
         for (name, id) in names.into_iter().zip(ids) {

@@ -69,6 +69,21 @@ impl Table {
             .is_some_and(|b| b.schema().column_with_name(name).is_some())
     }
 
+    /// Names of the columns holding strings, in schema order.
+    pub fn string_columns(&self) -> Vec<String> {
+        self.batches
+            .first()
+            .map(|b| {
+                b.schema()
+                    .fields()
+                    .iter()
+                    .filter(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8))
+                    .map(|f| f.name().clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn columns(&self, name: &str) -> Result<Vec<&ArrayRef>, DataError> {
         self.batches
             .iter()

@@ -85,31 +85,55 @@ fn copy_decoded(yuv: &impl YUVSource) -> Yuv420 {
 }
 
 /// Decodes an H.264 track (samples in MP4 form) to pictures.
+///
+/// OpenH264 sometimes refuses a frame of a stream from another encoder (e.g. x264's, with
+/// parameter sets repeated in-band) after having decoded everything before it; a fresh decoder
+/// started at the preceding key frame then decodes it. A frame that fails twice is an error.
 pub fn decode_all(avcc: &[u8], samples: &[EncodedFrame]) -> Result<Vec<Yuv420>, String> {
     let config = parse_avcc(avcc)?;
-    let mut decoder =
-        Decoder::new().map_err(|e| format!("could not start the H.264 decoder: {e}"))?;
-    let mut out = Vec::with_capacity(samples.len());
-    let mut stream = Vec::new();
-    for ps in &config.parameter_sets {
-        stream.extend_from_slice(&START_CODE);
-        stream.extend_from_slice(ps);
-    }
-    for sample in samples {
-        to_annex_b(&sample.data, config.length_size, &mut stream)?;
-        let decoded = decoder
-            .decode(&stream)
-            .map_err(|e| format!("H.264 decoding failed: {e}"))?;
-        if let Some(yuv) = decoded {
-            out.push(copy_decoded(&yuv));
+    let mut out: Vec<Yuv420> = Vec::with_capacity(samples.len());
+    let mut from = 0;
+    let mut retried_at = None;
+    'restart: loop {
+        let mut decoder =
+            Decoder::new().map_err(|e| format!("could not start the H.264 decoder: {e}"))?;
+        let mut stream = Vec::new();
+        for ps in &config.parameter_sets {
+            stream.extend_from_slice(&START_CODE);
+            stream.extend_from_slice(ps);
         }
-        stream.clear();
+        // Pictures this decoder produced; the first `skip` were already in `out`.
+        let skip = out.len() - from.min(out.len());
+        let mut produced = 0;
+        for (i, sample) in samples.iter().enumerate().skip(from) {
+            to_annex_b(&sample.data, config.length_size, &mut stream)?;
+            match decoder.decode(&stream) {
+                Ok(Some(yuv)) => {
+                    if produced >= skip {
+                        out.push(copy_decoded(&yuv));
+                    }
+                    produced += 1;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let key = (0..i).rev().find(|k| samples[*k].key).unwrap_or(0);
+                    if retried_at == Some(i) || key == from && from != 0 || i == 0 {
+                        return Err(format!("H.264 decoding failed at frame {i}: {e}"));
+                    }
+                    retried_at = Some(i);
+                    out.truncate(out.len().min(key));
+                    from = key;
+                    continue 'restart;
+                }
+            }
+            stream.clear();
+        }
+        let rest = decoder
+            .flush_remaining()
+            .map_err(|e| format!("H.264 decoding failed while flushing: {e}"))?;
+        out.extend(rest.iter().map(copy_decoded));
+        return Ok(out);
     }
-    let rest = decoder
-        .flush_remaining()
-        .map_err(|e| format!("H.264 decoding failed: {e}"))?;
-    out.extend(rest.iter().map(copy_decoded));
-    Ok(out)
 }
 
 /// Splits Annex B output into NAL units without start codes.
