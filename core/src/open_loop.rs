@@ -92,8 +92,9 @@ pub fn evaluate(
     let episodes = lerobot::split_episodes(ds.episodes().len(), &mapping.held_out, split);
     if episodes.is_empty() {
         return Err(Error::invalid(format!(
-            "{} has no {split:?} episodes to evaluate",
-            root.display()
+            "{} has no {} episodes to evaluate",
+            root.display(),
+            split.name()
         )));
     }
     let raw = ds
@@ -160,7 +161,7 @@ pub fn evaluate(
         });
     Ok(OpenLoopReport {
         dataset: root.display().to_string(),
-        split: format!("{split:?}"),
+        split: split.name().to_string(),
         episodes,
         frames: total,
         dimensions,

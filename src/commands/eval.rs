@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use praxis_core::data::lerobot::Split;
+use praxis_core::data::lerobot::{self, LeRobotDataset, LeRobotSource, Split};
 use praxis_core::eval::{self, EvalOptions};
 use praxis_core::sim::{Suite, Variations};
 use praxis_core::{atomic, checkpoint, device, open_loop};
@@ -49,6 +49,13 @@ pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
     let variations: Variations = args.variations.parse()?;
     let device = device::open_requested(backend)?;
     let ckpt = checkpoint::load(&args.checkpoint, &device.device)?;
+    if let Some(mapping) = &ckpt.meta.data_mapping {
+        anyhow::bail!(
+            "checkpoint {} was trained on the LeRobot dataset {:?} through its own normalisation; the simulator's observations and actions are not mapped that way, so measure it with --dataset",
+            args.checkpoint.display(),
+            mapping.dataset
+        );
+    }
     let options = EvalOptions {
         execute_steps: args.execute_steps,
         variations,
@@ -86,12 +93,20 @@ fn run_open_loop(
 ) -> anyhow::Result<()> {
     let split: Split = args.episodes.parse()?;
     let meta = checkpoint::load_meta(&args.checkpoint)?;
-    let mapping = meta.data_mapping.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "checkpoint {} was not trained on a LeRobot dataset (its meta.json has no data_mapping); train with [data.lerobot] first",
-            args.checkpoint.display()
-        )
-    })?;
+    let mapping = match meta.data_mapping.clone() {
+        Some(mapping) => mapping,
+        None => {
+            // A checkpoint not trained on this dataset (e.g. the base before post-training):
+            // the default mapping, which is what `[data.lerobot]` with only `dir` resolves to.
+            eprintln!(
+                "note: {} has no saved data mapping; using the default (first camera, mean-std normalisation, last 10% of episodes held out)",
+                args.checkpoint.display()
+            );
+            let ds = LeRobotDataset::open(dataset)?;
+            let source = LeRobotSource::new(dataset.to_path_buf());
+            lerobot::resolve_mapping(&ds, &source, &meta.model)?
+        }
+    };
     let device = device::open_requested(backend)?;
     let ckpt = checkpoint::load(&args.checkpoint, &device.device)?;
     let bar = progress::bar(0, "frames");

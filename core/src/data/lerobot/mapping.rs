@@ -36,6 +36,22 @@ pub struct LeRobotSource {
     pub held_out_episodes: Option<usize>,
 }
 
+impl LeRobotSource {
+    /// The default mapping of the dataset at `dir`: its first camera, `observation.state`,
+    /// `action`, mean-std normalisation, centre crop, the last 10% of episodes held out.
+    pub fn new(dir: PathBuf) -> LeRobotSource {
+        LeRobotSource {
+            dir,
+            camera: None,
+            state: default_state(),
+            action: default_action(),
+            normalize: Normalize::default(),
+            fit: Fit::default(),
+            held_out_episodes: None,
+        }
+    }
+}
+
 fn default_state() -> String {
     "observation.state".into()
 }

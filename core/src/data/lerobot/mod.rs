@@ -41,6 +41,17 @@ pub enum Split {
     All,
 }
 
+impl Split {
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::HeldOut => "held-out",
+            Split::All => "all",
+        }
+    }
+}
+
 impl std::str::FromStr for Split {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

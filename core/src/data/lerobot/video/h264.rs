@@ -165,10 +165,12 @@ fn nal_units(annex_b: &[u8]) -> Vec<&[u8]> {
 /// Encodes pictures into H.264 (constrained baseline, no B-frames, first frame IDR); returns
 /// the `avcC` payload and one length-prefixed sample per picture.
 pub fn encode(frames: &[Yuv420], fps: u32) -> Result<(Vec<u8>, Vec<EncodedFrame>), String> {
+    // A bitrate far above what small frames need, so the frame skipping OpenH264 wants
+    // enabled for rate control never happens (the frame count is checked on decoding).
     let config = EncoderConfig::new()
-        .bitrate(BitRate::from_bps(4_000_000))
+        .bitrate(BitRate::from_bps(8_000_000))
         .max_frame_rate(FrameRate::from_hz(fps as f32))
-        .skip_frames(false);
+        .skip_frames(true);
     let mut encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
         .map_err(|e| format!("could not start the H.264 encoder: {e}"))?;
     let (mut sps, mut pps) = (None, None);
@@ -190,6 +192,9 @@ pub fn encode(frames: &[Yuv420], fps: u32) -> Result<(Vec<u8>, Vec<EncodedFrame>
                 }
                 None => {}
             }
+        }
+        if sample.is_empty() {
+            return Err(format!("H.264 encoder skipped frame {}", samples.len()));
         }
         samples.push(EncodedFrame { data: sample, key });
     }
