@@ -344,3 +344,108 @@ fn curriculum_commands_run_step_advance_and_rewind() {
         "not a run directory",
     );
 }
+
+#[test]
+fn lerobot_datasets_are_written_trained_on_and_evaluated_open_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("lerobot");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let out = praxis(&[
+        "demos",
+        "--suite",
+        "goal",
+        "--episodes",
+        "4",
+        "--format",
+        "lerobot",
+        "--camera",
+        "png",
+        "--out",
+        &path(&data),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("LeRobot v3.0"), "{}", stdout(&out));
+    assert!(data.join("meta/info.json").is_file());
+    assert_no_temporaries(dir.path());
+    // Never over an existing directory.
+    let again = praxis(&[
+        "demos",
+        "--suite",
+        "goal",
+        "--episodes",
+        "1",
+        "--format",
+        "lerobot",
+        "--out",
+        &path(&data),
+    ]);
+    assert_one_line_error(&again, "already exists");
+
+    // Train on it; the checkpoint keeps the mapping, and eval --dataset uses it.
+    std::fs::write(
+        dir.path().join("train.toml"),
+        "steps = 3\nbatch_size = 4\ncheckpoint_every = 3\n[model]\npreset = \"xs\"\n\
+         [data.lerobot]\ndir = \"lerobot\"\nheld_out_episodes = 1\n",
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let out = praxis(&[
+        "train",
+        "--config",
+        &path(&dir.path().join("train.toml")),
+        "--out",
+        &path(&run),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ckpt = run.join("checkpoints/step-0000003");
+    let meta = std::fs::read_to_string(ckpt.join("meta.json")).unwrap();
+    assert!(meta.contains("data_mapping") && meta.contains("observation.images.front"));
+    let out = praxis(&[
+        "eval",
+        "--checkpoint",
+        &path(&ckpt),
+        "--dataset",
+        &path(&data),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("held-out split, 1 episodes"),
+        "{}",
+        stdout(&out)
+    );
+    // The simulator is not the dataset's robot.
+    let out = praxis(&["eval", "--checkpoint", &path(&ckpt), "--suite", "goal"]);
+    assert_one_line_error(&out, "--dataset");
+    let out = praxis(&[
+        "eval",
+        "--checkpoint",
+        &path(&ckpt),
+        "--dataset",
+        &path(&data),
+        "--episodes",
+        "some",
+    ]);
+    assert_one_line_error(&out, "unknown episode split");
+
+    // An older dataset version names LeRobot's conversion.
+    let info = data.join("meta/info.json");
+    let text = std::fs::read_to_string(&info).unwrap();
+    std::fs::write(&info, text.replace("\"v3.0\"", "\"v2.1\"")).unwrap();
+    let out = praxis(&[
+        "eval",
+        "--checkpoint",
+        &path(&ckpt),
+        "--dataset",
+        &path(&data),
+    ]);
+    assert_one_line_error(&out, "convert_dataset_v21_to_v30");
+    let out = praxis(&[
+        "train",
+        "--config",
+        &path(&dir.path().join("train.toml")),
+        "--out",
+        &path(&dir.path().join("run2")),
+    ]);
+    assert_one_line_error(&out, "v2.1");
+    assert!(!dir.path().join("run2").exists());
+}

@@ -98,11 +98,11 @@ fn run_open_loop(
         None => {
             // A checkpoint not trained on this dataset (e.g. the base before post-training):
             // the default mapping, which is what `[data.lerobot]` with only `dir` resolves to.
+            let ds = LeRobotDataset::open(dataset)?;
             eprintln!(
                 "note: {} has no saved data mapping; using the default (first camera, mean-std normalisation, last 10% of episodes held out)",
                 args.checkpoint.display()
             );
-            let ds = LeRobotDataset::open(dataset)?;
             let source = LeRobotSource::new(dataset.to_path_buf());
             lerobot::resolve_mapping(&ds, &source, &meta.model)?
         }
