@@ -701,7 +701,8 @@ impl Engine {
             }
             groups.push((earlier, w));
         }
-        let mix = DataMix::weighted(groups, self.model.chunk_len)?;
+        let mix = DataMix::weighted(groups, self.model.chunk_len)?
+            .with_augment(spec.constraints.environment.augment);
         Ok(Loader::spawn(
             Arc::new(mix),
             self.model.clone(),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::sim::{Suite, Variations};
+use crate::train::recipes::augment::AugmentConfig;
 use crate::train::recipes::{self, dagger::DaggerOptions};
 
 /// A whole curriculum.
@@ -105,6 +106,14 @@ pub struct TaskConstraints {
 pub struct EnvironmentConstraints {
     /// Variations switched on in corrected rollouts (names as in `praxis eval --variations`).
     pub variations: Vec<String>,
+    /// Image augmentation of the stage's training samples (the `augment` recipe: random
+    /// shift and colour jitter); off when absent.
+    #[serde(skip_serializing_if = "is_off")]
+    pub augment: AugmentConfig,
+}
+
+fn is_off(augment: &AugmentConfig) -> bool {
+    !augment.is_active()
 }
 
 /// How much of the body the policy drives.
@@ -308,6 +317,12 @@ impl CurriculumSpec {
                 return bad(format!("{at}: its constraints leave no task to practise"));
             }
             variations(&stage.constraints.environment.variations)
+                .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
+            stage
+                .constraints
+                .environment
+                .augment
+                .validate()
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
             variations(&stage.gate.perturbations)
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;

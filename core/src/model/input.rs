@@ -74,6 +74,21 @@ pub struct HostBatch {
 }
 
 impl HostBatch {
+    /// The images as uploaded: planar f32 in [-1, 1], observation-major (for inspection).
+    pub fn images(&self) -> &[f32] {
+        &self.images
+    }
+
+    /// The zero-padded states, observation-major (for inspection).
+    pub fn states(&self) -> &[f32] {
+        &self.state
+    }
+
+    /// The action targets, observation-major (for inspection).
+    pub fn actions(&self) -> &[f32] {
+        &self.actions
+    }
+
     /// Number of observations pushed so far.
     pub fn len(&self) -> usize {
         self.len

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::train::finetune::FinetuneConfig;
 use crate::train::optimizer::OptimizerConfig;
+use crate::train::recipes::augment::AugmentConfig;
 use crate::train::schedule::Schedule;
 
 /// A whole training run.
@@ -54,6 +55,13 @@ pub struct TrainConfig {
     /// AdamW settings.
     #[serde(default)]
     pub optimizer: OptimizerConfig,
+    /// Image augmentation of training samples (the `augment` recipe); off by default.
+    #[serde(default, skip_serializing_if = "is_off")]
+    pub augment: AugmentConfig,
+}
+
+fn is_off(augment: &AugmentConfig) -> bool {
+    !augment.is_active()
 }
 
 /// `[model]`: start from a checkpoint, or from scratch with a preset and head.
@@ -177,6 +185,9 @@ impl TrainConfig {
         }
         if !(self.schedule.lr.is_finite() && self.schedule.lr > 0.0) {
             return bad("schedule.lr must be a positive number");
+        }
+        if let Err(m) = self.augment.validate() {
+            return bad(&m);
         }
         Ok(())
     }

@@ -14,9 +14,12 @@ use rand_chacha::ChaCha8Rng;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{HostBatch, ModelConfig, Observation, Tokenizer};
+use crate::train::recipes::augment::AugmentConfig;
 
 /// ChaCha stream of the data sampler (the trainer's flow noise uses another).
 const DATA_STREAM: u64 = 1;
+/// ChaCha stream of image augmentation.
+const AUGMENT_STREAM: u64 = 3;
 
 /// The random generator of update `step` for purpose `stream`.
 pub fn step_rng(seed: u64, step: u64, stream: u64) -> ChaCha8Rng {
@@ -35,6 +38,8 @@ pub struct DataMix {
     /// Groups of datasets sampled with fixed probabilities: `(first dataset, end, cumulative
     /// probability)`. Empty when every sample is equally likely.
     groups: Vec<(usize, usize, f64)>,
+    /// Image augmentation applied to every sample (off by default).
+    augment: AugmentConfig,
 }
 
 impl DataMix {
@@ -61,6 +66,7 @@ impl DataMix {
             offsets,
             len,
             groups: Vec::new(),
+            augment: AugmentConfig::default(),
         })
     }
 
@@ -87,6 +93,12 @@ impl DataMix {
             mix.groups = bounds;
         }
         Ok(mix)
+    }
+
+    /// Augments every image the mix serves (the `augment` recipe).
+    pub fn with_augment(mut self, augment: AugmentConfig) -> Self {
+        self.augment = augment;
+        self
     }
 
     /// A sample index drawn per the group weights (uniform without groups).
@@ -126,14 +138,20 @@ impl DataMix {
         step: u64,
     ) -> Result<HostBatch> {
         let mut rng = step_rng(seed, step, DATA_STREAM);
+        let mut augment_rng = step_rng(seed, step, AUGMENT_STREAM);
         let mut batch = HostBatch::default();
         for _ in 0..batch_size {
             let index = self.draw(&mut rng);
             let which = self.offsets.partition_point(|&o| o <= index) - 1;
             let dataset = &self.datasets[which];
-            let sample = dataset
+            let mut sample = dataset
                 .get(index - self.offsets[which])
                 .map_err(|e| Error::invalid(e.to_string()))?;
+            if self.augment.is_active() {
+                let side = sample.width as usize;
+                self.augment
+                    .apply(&mut sample.image, side, &mut augment_rng);
+            }
             batch.push_observation(
                 config,
                 tokenizer,

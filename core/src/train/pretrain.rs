@@ -123,6 +123,7 @@ pub fn pretrain(
         },
         optimizer: OptimizerConfig::default(),
         finetune: Default::default(),
+        augment: Default::default(),
     };
     let outcome = trainer::train(&out.join("run"), &config, device, stop, progress)?;
     if outcome.interrupted {

@@ -312,7 +312,7 @@ fn run_steps(
     let model = learner.policy().config().clone();
     let TrainData { datasets, mapping } = data;
     let mapping = mapping.as_ref();
-    let data = Arc::new(DataMix::new(datasets, model.chunk_len)?);
+    let data = Arc::new(DataMix::new(datasets, model.chunk_len)?.with_augment(config.augment));
     let mut loader = Loader::spawn(
         data,
         model,

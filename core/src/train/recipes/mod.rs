@@ -7,7 +7,9 @@
 //! | `imitation` | embodiment awareness (action-chunk regression on teacher demonstrations) | the trainer's [`Learner`](crate::train::Learner) |
 //! | `dagger` | task comprehension: interactive correction | [`dagger`] |
 //! | `replay` | consolidation: earlier stages' data mixed back in | the curriculum engine |
+//! | `augment` (a transform, set in `[augment]`) | environment perception: random shift and colour jitter | [`augment`] |
 
+pub mod augment;
 pub mod dagger;
 
 /// Recipe names a curriculum stage may use.
