@@ -230,3 +230,64 @@ fn bad_curricula_are_refused_at_load_time() {
         CurriculumSpec::load(&path).unwrap();
     }
 }
+
+/// One stage that practises by success band: after a gate evaluation, the `success_band`
+/// share of each batch comes from the tasks measured at 10–90%.
+const BAND: &str = r#"
+name = "band"
+suite = "goal"
+preset = "xs"
+seed = 2
+batch_size = 16
+eval_every = 1000
+demos = 40
+deterministic = true
+
+[[stages]]
+name = "practice"
+signals = { imitation = 0.5, success_band = 0.5 }
+lr = 3e-3
+constraints.task.tasks = ["reach-purple", "reach-yellow", "push-red-to-green", "place-red-on-yellow"]
+[stages.gate]
+budget = 400
+success = 0.99
+min_episodes = 20
+"#;
+
+#[test]
+fn success_band_sampling_practises_the_tasks_measured_between_10_and_90_percent() {
+    let dir = tempfile::tempdir().unwrap();
+    let flex = device::open(Backend::Flex).unwrap();
+    let mut engine =
+        Engine::create(&dir.path().join("run"), spec(BAND), flex, None, options()).unwrap();
+    let all = engine.practice_tasks();
+    assert_eq!(
+        all.len(),
+        4,
+        "before any evaluation every task is practised"
+    );
+    engine.step(150).unwrap();
+    engine.evaluate_gate().unwrap();
+    let measured = engine.state().task_success.clone();
+    assert_eq!(measured.len(), 4, "{measured:?}");
+    let in_band: Vec<String> = all
+        .iter()
+        .filter(|t| (0.1..=0.9).contains(&measured[*t]))
+        .cloned()
+        .collect();
+    let expected = if in_band.is_empty() {
+        all.clone()
+    } else {
+        in_band
+    };
+    assert_eq!(engine.practice_tasks(), expected, "measured: {measured:?}");
+    // Training goes on from the re-chosen mix, and the choice is part of the saved state.
+    engine.step(10).unwrap();
+    assert_eq!(engine.state().step, 160);
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run/curriculum.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(saved["state"]["task_success"].is_object(), "{saved}");
+    eprintln!("measured success {measured:?} -> practising {expected:?}");
+}

@@ -28,7 +28,7 @@ use crate::telemetry::{Event, GateStatus, Telemetry};
 use crate::train::ema::Ema;
 use crate::train::finetune::FinetuneConfig;
 use crate::train::loader::{DataMix, Loader, step_rng};
-use crate::train::recipes::dagger;
+use crate::train::recipes::{dagger, success_band};
 use crate::train::run::{MetricsLine, RunDir};
 use crate::train::schedule::Schedule;
 use crate::train::{Learner, OptimizerConfig};
@@ -90,6 +90,9 @@ pub struct EngineState {
     pub completed: bool,
     /// The stage ran out of budget with its gate shut and waits for a person.
     pub stalled: bool,
+    /// Success of each task at the last gate evaluation (for `success_band` sampling).
+    #[serde(default)]
+    pub task_success: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +225,7 @@ impl Engine {
             rounds: Vec::new(),
             completed: false,
             stalled: false,
+            task_success: BTreeMap::new(),
         };
         let telemetry = Telemetry::new(telemetry, Some(&run.root().join(EVENTS_FILE)))?;
         let mut engine = Engine {
@@ -666,6 +670,14 @@ impl Engine {
         Ok(())
     }
 
+    /// The tasks a `success_band` signal draws demonstrations from now: the current stage's
+    /// tasks whose success at the last evaluation was 10–90% (all of them before the first
+    /// evaluation or when none is in the band).
+    pub fn practice_tasks(&self) -> Vec<String> {
+        let tasks = self.spec.stage_tasks(&self.suite, self.state.stage);
+        success_band::select(&tasks, &self.state.task_success)
+    }
+
     fn spawn_loader(&self) -> Result<Loader> {
         let stage = self.state.stage;
         let spec = &self.spec.stages[stage];
@@ -690,6 +702,9 @@ impl Engine {
                 .map(|r| open(&r.dir))
                 .collect::<Result<Vec<_>>>()?;
             groups.push((rounds, w));
+        }
+        if let Some(&w) = spec.signals.get("success_band") {
+            groups.push((demos(&self.practice_tasks())?, w));
         }
         if let Some(&w) = spec.signals.get("replay") {
             let mut earlier = Vec::new();
@@ -794,6 +809,13 @@ impl Engine {
             self.state.measurements.success.pop();
         }
         self.state.measurements.success.push(point(&nominal));
+        self.state.task_success = nominal
+            .tasks
+            .iter()
+            .map(|t| (t.task.clone(), t.success_rate))
+            .collect();
+        // The success band may have moved: the next batch is drawn from a fresh mix.
+        self.loader = None;
         self.emit_evaluation(&nominal, false)?;
         if gate_spec.robustness_gap.is_some() {
             let perturbed = self.evaluate_tasks(&tasks, variations(&gate_spec.perturbations)?)?;

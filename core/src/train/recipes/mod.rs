@@ -7,10 +7,12 @@
 //! | `imitation` | embodiment awareness (action-chunk regression on teacher demonstrations) | the trainer's [`Learner`](crate::train::Learner) |
 //! | `dagger` | task comprehension: interactive correction | [`dagger`] |
 //! | `replay` | consolidation: earlier stages' data mixed back in | the curriculum engine |
+//! | `success_band` | multi-component integration: practise the tasks whose success is 10–90% | [`success_band`] |
 //! | `augment` (a transform, set in `[augment]`) | environment perception: random shift and colour jitter | [`augment`] |
 
 pub mod augment;
 pub mod dagger;
+pub mod success_band;
 
 /// Recipe names a curriculum stage may use.
-pub const KNOWN: [&str; 3] = ["imitation", "dagger", "replay"];
+pub const KNOWN: [&str; 4] = ["imitation", "dagger", "replay", "success_band"];
