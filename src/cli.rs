@@ -29,9 +29,11 @@ pub enum Command {
     Export(commands::export::ExportArgs),
     /// Pre-train a base policy on broad scripted-teacher data (records it, then trains).
     Pretrain(commands::pretrain::PretrainArgs),
-    /// Train a policy on demonstration datasets (or continue a run with --resume).
+    /// Train a policy on demonstration datasets, Praxis or LeRobot v3.0 (or continue a run with
+    /// --resume).
     Train(commands::train::TrainArgs),
-    /// Closed-loop success of a checkpoint on a suite, with 95% confidence intervals.
+    /// Closed-loop success of a checkpoint on a suite, with 95% confidence intervals, or
+    /// open-loop action error on a LeRobot dataset's held-out episodes.
     Eval(commands::eval::EvalArgs),
     /// Run a staged curriculum (cognitive → associative → autonomous) and steer it.
     Curriculum(commands::curriculum::CurriculumArgs),
@@ -39,7 +41,7 @@ pub enum Command {
     Render(commands::render::RenderArgs),
     /// Record scripted-teacher demonstrations of a suite as a dataset (Praxis or LeRobot v3.0).
     Demos(commands::demos::DemosArgs),
-    /// Measure speed: the model (training and inference) or the simulator.
+    /// Measure speed: the model (training and inference), the simulator, or LeRobot data loading.
     Bench(BenchArgs),
 }
 

@@ -35,7 +35,8 @@ pub struct EvalArgs {
     /// Actions executed from each predicted chunk before re-planning.
     #[arg(long, default_value_t = 4)]
     pub execute_steps: usize,
-    /// Directory for `eval-<suite>.json` and `.md` (default: print only).
+    /// Directory for `eval-<suite>.json` and `.md`, or `eval-open-loop.json` and `.md` with
+    /// `--dataset` (default: print only).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -73,17 +74,13 @@ pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
         },
     )?;
     bar.finish_and_clear();
-    let markdown = report.to_markdown();
-    if let Some(dir) = &args.out {
-        let name = format!("eval-{}", report.suite);
-        atomic::write_file(
-            &dir.join(format!("{name}.json")),
-            serde_json::to_string_pretty(&report)?.as_bytes(),
-        )?;
-        atomic::write_file(&dir.join(format!("{name}.md")), markdown.as_bytes())?;
-    }
-    print!("{markdown}");
-    Ok(())
+    let name = format!("eval-{}", report.suite);
+    write_report(
+        args.out.as_deref(),
+        &name,
+        &serde_json::to_string_pretty(&report)?,
+        &report.to_markdown(),
+    )
 }
 
 fn run_open_loop(
@@ -122,13 +119,24 @@ fn run_open_loop(
         },
     )?;
     bar.finish_and_clear();
-    let markdown = report.to_markdown();
-    if let Some(dir) = &args.out {
-        atomic::write_file(
-            &dir.join("eval-open-loop.json"),
-            serde_json::to_string_pretty(&report)?.as_bytes(),
-        )?;
-        atomic::write_file(&dir.join("eval-open-loop.md"), markdown.as_bytes())?;
+    write_report(
+        args.out.as_deref(),
+        "eval-open-loop",
+        &serde_json::to_string_pretty(&report)?,
+        &report.to_markdown(),
+    )
+}
+
+/// Prints the markdown report, and writes it with its JSON (`json`) as `NAME.md` / `NAME.json` in `out`.
+fn write_report(
+    out: Option<&std::path::Path>,
+    name: &str,
+    json: &str,
+    markdown: &str,
+) -> anyhow::Result<()> {
+    if let Some(dir) = out {
+        atomic::write_file(&dir.join(format!("{name}.json")), json.as_bytes())?;
+        atomic::write_file(&dir.join(format!("{name}.md")), markdown.as_bytes())?;
     }
     print!("{markdown}");
     Ok(())

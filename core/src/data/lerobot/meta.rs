@@ -120,12 +120,7 @@ impl Info {
     /// Reads and checks `meta/info.json` under `root`.
     pub fn load(root: &Path) -> Result<Info, DataError> {
         let path = root.join(INFO_PATH);
-        if !path.is_file() {
-            return Err(DataError::MissingFile(path.display().to_string()));
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| DataError::corrupt(&path, format!("invalid JSON: {e}")))?;
+        let value = read_json(&path)?;
         let version = value
             .get("codebase_version")
             .and_then(Value::as_str)
@@ -172,6 +167,15 @@ impl Info {
     }
 }
 
+/// Reads a JSON file of the dataset (missing or malformed: an error naming it).
+fn read_json(path: &Path) -> Result<Value, DataError> {
+    if !path.is_file() {
+        return Err(DataError::MissingFile(path.display().to_string()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| DataError::corrupt(path, format!("invalid JSON: {e}")))
+}
+
 /// Statistics of one vector feature in `meta/stats.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureStats {
@@ -184,12 +188,7 @@ pub struct FeatureStats {
 /// Reads the statistics of the vector feature `key` from `meta/stats.json`.
 pub fn load_stats(root: &Path, key: &str, dim: usize) -> Result<FeatureStats, DataError> {
     let path = root.join(STATS_PATH);
-    if !path.is_file() {
-        return Err(DataError::MissingFile(path.display().to_string()));
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| DataError::io(&path, e))?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| DataError::corrupt(&path, format!("invalid JSON: {e}")))?;
+    let value = read_json(&path)?;
     let entry = value
         .get(key)
         .ok_or_else(|| DataError::corrupt(&path, format!("no statistics for {key:?}")))?;
