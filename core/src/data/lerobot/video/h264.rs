@@ -102,18 +102,10 @@ pub fn decode_all(avcc: &[u8], samples: &[EncodedFrame]) -> Result<Vec<Yuv420>, 
             stream.extend_from_slice(&START_CODE);
             stream.extend_from_slice(ps);
         }
-        // Pictures this decoder produced; the first `skip` were already in `out`.
-        let skip = out.len() - from.min(out.len());
-        let mut produced = 0;
         for (i, sample) in samples.iter().enumerate().skip(from) {
             to_annex_b(&sample.data, config.length_size, &mut stream)?;
             match decoder.decode(&stream) {
-                Ok(Some(yuv)) => {
-                    if produced >= skip {
-                        out.push(copy_decoded(&yuv));
-                    }
-                    produced += 1;
-                }
+                Ok(Some(yuv)) => out.push(copy_decoded(&yuv)),
                 Ok(None) => {}
                 Err(e) => {
                     let key = (0..i).rev().find(|k| samples[*k].key).unwrap_or(0);
