@@ -37,6 +37,9 @@ pub enum Command {
     Eval(commands::eval::EvalArgs),
     /// Run a staged curriculum (cognitive → associative → autonomous) and steer it.
     Curriculum(commands::curriculum::CurriculumArgs),
+    /// Compare the curriculum's stages in order against all signals at once and the stages
+    /// reversed, at equal compute (the curriculum ablation table).
+    Report(commands::report::ReportArgs),
     /// Write a PNG frame strip or an animated GIF of a scripted-teacher episode.
     Render(commands::render::RenderArgs),
     /// Record scripted-teacher demonstrations of a suite as a dataset (Praxis or LeRobot v3.0).

@@ -346,6 +346,70 @@ fn curriculum_commands_run_step_advance_and_rewind() {
 }
 
 #[test]
+fn report_ablates_the_curriculum_at_equal_compute() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tiny.toml");
+    std::fs::write(&file, TINY_CURRICULUM).unwrap();
+    let out_dir = dir.path().join("ablation");
+    let args = [
+        "report",
+        "--curriculum",
+        file.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--scale",
+        "0.5",
+    ];
+    let out = praxis(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = std::fs::read_to_string(out_dir.join("curriculum-ablation.md")).unwrap();
+    // every variant ran 2 × (20 × 0.5) updates; gates that never open did not stop them
+    for row in [
+        "| staged | cognitive → associative | 20 |",
+        "| all-at-once | all-at-once | 20 |",
+        "| reversed | associative → cognitive | 20 |",
+    ] {
+        assert!(table.contains(row), "missing '{row}' in:\n{table}");
+    }
+    assert_eq!(stdout(&out), table);
+    for variant in ["staged", "all-at-once", "reversed"] {
+        assert!(out_dir.join(variant).join("ablation.json").is_file());
+        assert_no_temporaries(&out_dir.join(variant));
+    }
+    // a second call reuses the finished variants and prints the same table
+    let again = praxis(&args);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), table);
+    // bad input, refused before anything trains
+    assert_one_line_error(
+        &praxis(&[
+            "report",
+            "--curriculum",
+            file.to_str().unwrap(),
+            "--out",
+            dir.path().join("x").to_str().unwrap(),
+            "--scale",
+            "0",
+        ]),
+        "--scale must be in (0, 10]",
+    );
+    assert!(!dir.path().join("x").exists());
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, TINY_CURRICULUM.replace("replay", "telepathy")).unwrap();
+    assert_one_line_error(
+        &praxis(&[
+            "report",
+            "--curriculum",
+            bad.to_str().unwrap(),
+            "--out",
+            dir.path().join("y").to_str().unwrap(),
+        ]),
+        "unknown recipe 'telepathy'",
+    );
+    assert!(!dir.path().join("y").exists());
+}
+
+#[test]
 fn lerobot_datasets_are_written_trained_on_and_evaluated_open_loop() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("lerobot");

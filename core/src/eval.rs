@@ -19,6 +19,8 @@ pub struct EvalOptions {
     pub variations: Variations,
     /// Seed of the flow head's noise.
     pub seed: u64,
+    /// Episodes per task whose frames are kept (the first evaluation seeds), for rollout GIFs.
+    pub record_per_task: usize,
 }
 
 impl Default for EvalOptions {
@@ -27,6 +29,7 @@ impl Default for EvalOptions {
             execute_steps: 4,
             variations: Variations::default(),
             seed: 0,
+            record_per_task: 0,
         }
     }
 }
@@ -65,6 +68,61 @@ pub struct EvalReport {
     pub mean_length: f64,
     /// Per task.
     pub tasks: Vec<TaskResult>,
+    /// Frames of the recorded episodes ([`EvalOptions::record_per_task`]); not serialised.
+    #[serde(skip)]
+    pub rollouts: Vec<Rollout>,
+}
+
+/// The camera frames of one evaluation episode, to look at what the policy did.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    /// Task name.
+    pub task: String,
+    /// Evaluation seed.
+    pub seed: u64,
+    /// Whether the episode succeeded.
+    pub success: bool,
+    /// Image side in pixels.
+    pub size: u32,
+    /// RGB frames, from the first observation to the last.
+    pub frames: Vec<Vec<u8>>,
+}
+
+impl Rollout {
+    /// A file name saying what the episode was and how it ended, e.g.
+    /// `place-red-on-yellow-seed200-fail.gif`.
+    pub fn file_name(&self) -> String {
+        let outcome = if self.success { "ok" } else { "fail" };
+        format!("{}-seed{}-{outcome}.gif", self.task, self.seed)
+    }
+
+    /// Writes the episode as a looping GIF at 25 fps, each pixel drawn as a `scale`×`scale`
+    /// square (64-pixel camera frames are hard to see at their own size).
+    pub fn write_gif(&self, path: &std::path::Path, scale: u32) -> Result<()> {
+        let scale = scale.max(1) as usize;
+        let side = self.size as usize;
+        let big = side * scale;
+        let frames: Vec<Vec<u8>> = self
+            .frames
+            .iter()
+            .map(|rgb| {
+                let mut out = vec![0u8; big * big * 3];
+                for y in 0..big {
+                    for x in 0..big {
+                        let src = ((y / scale) * side + x / scale) * 3;
+                        out[(y * big + x) * 3..][..3].copy_from_slice(&rgb[src..src + 3]);
+                    }
+                }
+                out
+            })
+            .collect();
+        // Written under a temporary name, then renamed: never a half-written GIF.
+        let partial = path.with_extension("gif.partial");
+        crate::sim::render::write_gif(&partial, big as u32, big as u32, &frames, 4)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        std::fs::rename(&partial, path)
+            .map_err(|e| Error::invalid(format!("cannot write {}: {e}", path.display())))
+    }
 }
 
 /// The 95% Wilson score interval of `k` successes in `n` trials.
@@ -82,6 +140,9 @@ pub fn wilson_interval(k: usize, n: usize) -> [f64; 2] {
 
 struct Episode {
     task: String,
+    seed: u64,
+    /// Frames so far, when this episode is recorded.
+    frames: Option<Vec<Vec<u8>>>,
     env: Env,
     obs: crate::sim::Observation,
     done: bool,
@@ -106,11 +167,13 @@ pub fn evaluate(
     let sim = |e: crate::sim::SimError| Error::invalid(e.to_string());
     let mut episodes = Vec::new();
     for task in &suite.tasks {
-        for &seed in &suite.eval_seeds {
+        for (i, &seed) in suite.eval_seeds.iter().enumerate() {
             let mut env = Env::new(suite, &task.name, env_config.clone()).map_err(sim)?;
             let obs = env.reset(seed).map_err(sim)?;
             episodes.push(Episode {
                 task: task.name.clone(),
+                seed,
+                frames: (i < options.record_per_task).then(|| vec![obs.image.clone()]),
                 env,
                 obs,
                 done: false,
@@ -152,6 +215,9 @@ pub fn evaluate(
                         .collect();
                     let result = episode.env.step(&Action(action)).map_err(sim)?;
                     episode.length += 1;
+                    if let Some(frames) = episode.frames.as_mut() {
+                        frames.push(result.obs.image.clone());
+                    }
                     episode.obs = result.obs;
                     if result.terminated || result.truncated {
                         episode.done = true;
@@ -162,7 +228,20 @@ pub fn evaluate(
                 Ok(())
             })?;
     }
-    Ok(report(suite, &episodes))
+    let mut report = report(suite, &episodes);
+    report.rollouts = episodes
+        .into_iter()
+        .filter_map(|e| {
+            Some(Rollout {
+                task: e.task,
+                seed: e.seed,
+                success: e.success,
+                size: env_config.image_size,
+                frames: e.frames?,
+            })
+        })
+        .collect();
+    Ok(report)
 }
 
 /// The action chunks `[observations.len() × chunk_len × action_dim]` (row-major) the policy
@@ -254,6 +333,7 @@ fn report(suite: &Suite, episodes: &[Episode]) -> EvalReport {
         ci95: all.ci95,
         mean_length: all.mean_length,
         tasks,
+        rollouts: Vec::new(),
     }
 }
 

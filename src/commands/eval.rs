@@ -39,6 +39,10 @@ pub struct EvalArgs {
     /// `--dataset` (default: print only).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// With `--suite` and `--out`: save the first N episodes of every task as GIFs in
+    /// `OUT/rollouts/`, named by task, seed and outcome.
+    #[arg(long, default_value_t = 0, requires = "out")]
+    pub gifs: usize,
 }
 
 /// Runs the evaluation and prints the markdown report.
@@ -60,6 +64,7 @@ pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
     let options = EvalOptions {
         execute_steps: args.execute_steps,
         variations,
+        record_per_task: args.gifs,
         ..EvalOptions::default()
     };
     let bar = progress::bar(0, "episodes");
@@ -74,6 +79,19 @@ pub fn run(args: &EvalArgs, backend: Option<&str>) -> anyhow::Result<()> {
         },
     )?;
     bar.finish_and_clear();
+    if let (Some(out), false) = (&args.out, report.rollouts.is_empty()) {
+        let dir = out.join("rollouts");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        for rollout in &report.rollouts {
+            rollout.write_gif(&dir.join(rollout.file_name()), 2)?;
+        }
+        eprintln!(
+            "wrote {} rollout GIFs to {}",
+            report.rollouts.len(),
+            dir.display()
+        );
+    }
     let name = format!("eval-{}", report.suite);
     write_report(
         args.out.as_deref(),

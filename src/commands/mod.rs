@@ -11,6 +11,7 @@ pub mod export;
 pub mod init;
 pub mod pretrain;
 pub mod render;
+pub mod report;
 pub mod train;
 
 use crate::cli::{BenchTarget, Cli, Command};
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(&args, backend),
         Command::Eval(args) => eval::run(&args, backend),
         Command::Curriculum(args) => curriculum::run(&args, backend),
+        Command::Report(args) => report::run(&args, backend),
         Command::Render(args) => render::run(&args),
         Command::Demos(args) => demos::run(&args),
         Command::Bench(bench) => match bench.target {

@@ -209,6 +209,7 @@ impl Engine {
         if let Some(decay) = spec.ema_decay {
             learner = learner.start_ema(decay);
         }
+        let learner = with_stage_auxiliary(learner, &spec, 0, &device)?;
         let state = EngineState {
             stage: 0,
             step: 0,
@@ -292,6 +293,7 @@ impl Engine {
         let model = ckpt.meta.model.clone();
         let tokenizer = ckpt.meta.tokenizer.clone();
         let learner = restore_learner(&latest, ckpt, &spec, &device)?;
+        let learner = with_stage_auxiliary(learner, &spec, state.stage, &device)?;
         run.truncate_metrics(state.step)?;
         let telemetry = Telemetry::new(telemetry, Some(&run.root().join(EVENTS_FILE)))?;
         let mut engine = Engine {
@@ -358,6 +360,11 @@ impl Engine {
     /// Where the run stands.
     pub fn state(&self) -> &EngineState {
         &self.state
+    }
+
+    /// The instruction tokenizer of the policy being trained.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
     }
 
     /// The run directory.
@@ -430,9 +437,7 @@ impl Engine {
     /// says to stop (checked between updates).
     pub fn run_until_gate(&mut self, interrupt: &dyn Fn() -> bool) -> Result<GateOutcome> {
         loop {
-            if self.state.last_gate.as_ref().is_some_and(|g| {
-                g.open && g.stage == self.state.stage && g.step > self.state.stage_start
-            }) {
+            if self.gate_open() {
                 return Ok(GateOutcome::Open);
             }
             if self.stage_steps() >= self.stage_budget() {
@@ -467,10 +472,7 @@ impl Engine {
         if self.state.completed {
             return Ok(Tick::Completed);
         }
-        let gate_open = self.state.last_gate.as_ref().is_some_and(|g| {
-            g.open && g.stage == self.state.stage && g.step > self.state.stage_start
-        });
-        if gate_open {
+        if self.gate_open() {
             self.leave_stage("gate")?;
             return Ok(if self.state.completed {
                 Tick::Completed
@@ -571,6 +573,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether the current stage's gate was last measured open during this stage (never for
+    /// an ablation variant, whose stages run their whole budgets).
+    fn gate_open(&self) -> bool {
+        self.spec.ablation.is_none()
+            && self.state.last_gate.as_ref().is_some_and(|g| {
+                g.open && g.stage == self.state.stage && g.step > self.state.stage_start
+            })
+    }
+
     fn stage_steps(&self) -> u64 {
         self.state.step - self.state.stage_start
     }
@@ -613,6 +624,7 @@ impl Engine {
             .as_ref()
             .is_some_and(|(_, next)| *next == self.state.step);
         if !loader_ok {
+            self.learner.set_auxiliary_weights(spec.auxiliary)?;
             self.loader = Some((self.spawn_loader()?, self.state.step));
         }
         let started = Instant::now();
@@ -636,11 +648,19 @@ impl Engine {
         let updated = Instant::now();
         let outcome = self.learner.step(&batch, lr, &mut rng);
         let update_s = updated.elapsed().as_secs_f64();
-        let (loss, grad_norm, skipped) = match outcome {
-            Ok(o) => (o.loss, o.grad_norm, 0),
+        let (loss, grad_norm, skipped, action_loss, auxiliary) = match outcome {
+            Ok(o) => {
+                let action_loss = (!o.auxiliary.is_empty()).then_some(o.action_loss);
+                let terms = o
+                    .auxiliary
+                    .iter()
+                    .map(|(name, v)| (name.to_string(), *v))
+                    .collect();
+                (o.loss, o.grad_norm, 0, action_loss, terms)
+            }
             Err(Error::Numerics(why)) => {
                 eprintln!("step {}: {why}", self.state.step + 1);
-                (f32::NAN, f32::NAN, 1)
+                (f32::NAN, f32::NAN, 1, None, Default::default())
             }
             Err(other) => return Err(other),
         };
@@ -656,6 +676,8 @@ impl Engine {
                 data_ms: data_s * 1e3,
                 update_ms: update_s * 1e3,
                 skipped,
+                action_loss,
+                auxiliary,
             };
             self.run.append_metrics(&line)?;
             self.emit(Event::Metrics { stage, line })?;
@@ -717,7 +739,8 @@ impl Engine {
             groups.push((earlier, w));
         }
         let mix = DataMix::weighted(groups, self.model.chunk_len)?
-            .with_augment(spec.constraints.environment.augment);
+            .with_augment(spec.constraints.environment.augment)
+            .with_auxiliary(self.learner.auxiliary_horizon());
         Ok(Loader::spawn(
             Arc::new(mix),
             self.model.clone(),
@@ -781,6 +804,7 @@ impl Engine {
                 execute_steps: stage.constraints.embodiment.execute_steps,
                 variations,
                 seed: self.spec.seed,
+                ..EvalOptions::default()
             },
             |_, _| {},
         )
@@ -997,6 +1021,30 @@ fn restore_learner(
     if let Some(decay) = spec.ema_decay {
         learner = learner.with_ema(Ema::resume(ckpt.policy, decay, ckpt.meta.step));
     }
+    Ok(learner)
+}
+
+/// Gives the learner the auxiliary heads if any stage uses auxiliary losses (drawn from the
+/// curriculum's seed; a resumed run draws them afresh, as checkpoints keep the policy alone)
+/// and sets the weights of `stage`.
+fn with_stage_auxiliary(
+    learner: Learner,
+    spec: &CurriculumSpec,
+    stage: usize,
+    device: &ComputeDevice,
+) -> Result<Learner> {
+    let Some(first) = spec.stages.iter().find(|s| s.auxiliary.is_active()) else {
+        return Ok(learner);
+    };
+    let anchor = match (
+        spec.stages.iter().any(|s| s.auxiliary.distill > 0.0),
+        &spec.init,
+    ) {
+        (true, Some(dir)) => Some(checkpoint::load(dir, &device.device)?.policy),
+        _ => None,
+    };
+    let mut learner = learner.with_auxiliary(first.auxiliary, anchor, spec.seed)?;
+    learner.set_auxiliary_weights(spec.stages[stage].auxiliary)?;
     Ok(learner)
 }
 

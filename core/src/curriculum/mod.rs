@@ -3,6 +3,7 @@
 //! constraints, and measured gates; and the engine that runs them, emitting telemetry for the
 //! app and the CLI.
 
+pub mod ablation;
 pub mod engine;
 pub mod gate;
 pub mod probe;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::sim::{Suite, Variations};
 use crate::train::recipes::augment::AugmentConfig;
+use crate::train::recipes::auxiliary::AuxiliaryConfig;
 use crate::train::recipes::{self, dagger::DaggerOptions};
 
 /// A whole curriculum.
@@ -47,6 +48,12 @@ pub struct CurriculumSpec {
     pub deterministic: bool,
     /// Moving average of the weights (see `TrainConfig::ema_decay`).
     pub ema_decay: Option<f64>,
+    /// Set only on the variants `praxis report --curriculum` derives (see
+    /// [`ablation`](super::ablation)): every stage then runs its whole budget whatever its
+    /// gate says (equal compute across variants), and the stage order is not checked (one
+    /// variant reverses it on purpose). Gates are still measured and logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ablation: Option<String>,
     /// The stages, in order.
     pub stages: Vec<StageSpec>,
 }
@@ -65,6 +72,11 @@ pub struct StageSpec {
     /// Peak learning rate of the stage (warm-up then cosine over its budget).
     #[serde(default = "default_lr")]
     pub lr: f64,
+    /// Auxiliary losses trained beside the action loss in this stage (the `auxiliary`
+    /// recipes: affordance, distill, forward_kinematics, inverse_dynamics, subtask,
+    /// future_latent); off when absent. Every stage that uses them must share one `horizon`.
+    #[serde(default, skip_serializing_if = "no_auxiliary")]
+    pub auxiliary: AuxiliaryConfig,
     /// What the stage holds back.
     #[serde(default)]
     pub constraints: Constraints,
@@ -110,6 +122,10 @@ pub struct EnvironmentConstraints {
     /// shift and colour jitter); off when absent.
     #[serde(skip_serializing_if = "is_off")]
     pub augment: AugmentConfig,
+}
+
+fn no_auxiliary(auxiliary: &AuxiliaryConfig) -> bool {
+    !auxiliary.is_active()
 }
 
 fn is_off(augment: &AugmentConfig) -> bool {
@@ -256,6 +272,14 @@ impl CurriculumSpec {
             .collect()
     }
 
+    /// The look-ahead of the first stage with auxiliary losses (`None`: no stage has any).
+    pub fn auxiliary_horizon(&self) -> Option<usize> {
+        self.stages
+            .iter()
+            .find(|s| s.auxiliary.is_active())
+            .map(|s| s.auxiliary.horizon)
+    }
+
     /// Every check that can be made without training.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::invalid(m));
@@ -272,7 +296,7 @@ impl CurriculumSpec {
             .iter()
             .filter_map(|s| canonical.iter().position(|c| *c == s.name))
             .collect();
-        if order.windows(2).any(|w| w[0] >= w[1]) {
+        if self.ablation.is_none() && order.windows(2).any(|w| w[0] >= w[1]) {
             return bad(format!(
                 "stages out of order: {} (Fitts and Posner's order is cognitive, associative, \
                  autonomous)",
@@ -324,6 +348,26 @@ impl CurriculumSpec {
                 .augment
                 .validate()
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
+            if stage.auxiliary.is_active() {
+                stage
+                    .auxiliary
+                    .validate(usize::MAX)
+                    .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
+                if stage.auxiliary.distill > 0.0 && self.init.is_none() {
+                    return bad(format!(
+                        "{at}: auxiliary.distill needs a starting checkpoint (init)"
+                    ));
+                }
+                if let Some(first) = self.auxiliary_horizon()
+                    && first != stage.auxiliary.horizon
+                {
+                    return bad(format!(
+                        "{at}: auxiliary.horizon is {} but an earlier stage uses {first} (the \
+                         heads are shared)",
+                        stage.auxiliary.horizon
+                    ));
+                }
+            }
             variations(&stage.gate.perturbations)
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
             stage

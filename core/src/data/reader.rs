@@ -212,6 +212,19 @@ impl Dataset {
         })
     }
 
+    /// The image `k` frames after sample `i`'s (the episode's last frame when that is past
+    /// its end): the look-ahead target of the inverse-dynamics and future-latent losses.
+    pub fn future_image(&self, i: usize, k: usize) -> Result<&[u8], DataError> {
+        let &(ep, t) = self.index.get(i).ok_or(DataError::IndexOutOfRange {
+            index: i,
+            len: self.index.len(),
+        })?;
+        let e = &self.episodes[ep as usize];
+        let img = e.image_bytes();
+        let t = (t as usize + k).min(e.len() - 1);
+        Ok(&e.images[t * img..(t + 1) * img])
+    }
+
     /// Every sample in order.
     pub fn iter(&self) -> impl Iterator<Item = Sample> + '_ {
         (0..self.len()).filter_map(|i| self.get(i).ok())

@@ -46,6 +46,59 @@ pub struct ActionTargets {
     pub flow_time: Tensor<1>,
 }
 
+/// Targets of the auxiliary losses for one batch on a device (see
+/// `train::recipes::auxiliary`).
+#[derive(Debug, Clone)]
+pub struct AuxiliaryTargets {
+    /// Index of the current sub-goal `[B]`.
+    pub subtask: Tensor<1, Int>,
+    /// Index of the image patch holding the affordance point `[B]`.
+    pub affordance_patch: Tensor<1, Int>,
+    /// The state with the end-effector values zeroed (joints and gripper only) `[B, S]`.
+    pub joint_state: Tensor<2>,
+    /// End-effector position in decimetres `[B, 2]`.
+    pub effector: Tensor<2>,
+    /// 1 for samples whose state has joints (arms), 0 for the pusher `[B, 1]`.
+    pub has_joints: Tensor<2>,
+    /// Images `horizon` frames later (the last frame past the episode end) `[B, 3, H, W]`.
+    pub future_images: Tensor<4>,
+}
+
+/// What a sample adds to the auxiliary targets.
+#[derive(Debug, Clone, Copy)]
+pub struct AuxiliarySample<'a> {
+    /// Index of the current sub-goal.
+    pub subtask: u32,
+    /// Affordance point in image pixels (u right, v down).
+    pub affordance_px: [f32; 2],
+    /// The frame `horizon` steps later, RGB like the observation's image.
+    pub future_image: &'a [u8],
+}
+
+/// Auxiliary targets gathered on the host, one entry per observation.
+#[derive(Debug, Clone, Default)]
+struct HostAuxiliary {
+    subtask: Vec<i64>,
+    affordance_patch: Vec<i64>,
+    joint_state: Vec<f32>,
+    effector: Vec<f32>,
+    has_joints: Vec<f32>,
+    future_images: Vec<f32>,
+}
+
+/// Appends `image` (RGB u8, row-major) as planar f32 in [-1, 1].
+fn push_planar(out: &mut Vec<f32>, image: &[u8], side: usize) {
+    let pixels = side * side;
+    let start = out.len();
+    out.resize(start + 3 * pixels, 0.0);
+    let planes = &mut out[start..];
+    for (p, rgb) in image.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            planes[c * pixels + p] = rgb[c] as f32 / 127.5 - 1.0;
+        }
+    }
+}
+
 /// One observation as the simulator or a dataset gives it.
 #[derive(Debug, Clone, Copy)]
 pub struct Observation<'a> {
@@ -71,6 +124,9 @@ pub struct HostBatch {
     state: Vec<f32>,
     actions: Vec<f32>,
     action_mask: Vec<f32>,
+    /// Lengths of the unpadded states.
+    state_lens: Vec<usize>,
+    auxiliary: HostAuxiliary,
 }
 
 impl HostBatch {
@@ -123,15 +179,7 @@ impl HostBatch {
                 config.state_dim
             )));
         }
-        let pixels = side * side;
-        let start = self.images.len();
-        self.images.resize(start + 3 * pixels, 0.0);
-        let planes = &mut self.images[start..];
-        for (p, rgb) in obs.image.chunks_exact(3).enumerate() {
-            for c in 0..3 {
-                planes[c * pixels + p] = rgb[c] as f32 / 127.5 - 1.0;
-            }
-        }
+        push_planar(&mut self.images, obs.image, side);
         let tokens = tokenizer.encode(obs.instruction, config.max_instruction_tokens);
         self.tokens.extend(tokens.ids.iter().map(|&id| id as i64));
         let mut bias = vec![0.0; config.num_tokens()];
@@ -144,6 +192,7 @@ impl HostBatch {
         self.state.extend_from_slice(obs.state);
         self.state
             .resize(self.state.len() + config.state_dim - obs.state.len(), 0.0);
+        self.state_lens.push(obs.state.len());
         self.len += 1;
         Ok(())
     }
@@ -180,6 +229,86 @@ impl HostBatch {
             }
         }
         Ok(())
+    }
+
+    /// Adds the auxiliary targets of the observation pushed last. Arms' states end with the
+    /// effector position `[.., ee_x, ee_y]` after at least one joint; a state of two values
+    /// (the pusher) has no joints, and its kinematics target is masked out.
+    pub fn push_auxiliary(
+        &mut self,
+        config: &ModelConfig,
+        sample: AuxiliarySample<'_>,
+    ) -> Result<()> {
+        let side = config.image_size;
+        let state_len = match self.state_lens.last() {
+            Some(&n) if self.auxiliary.subtask.len() + 1 == self.len => n,
+            _ => {
+                return Err(Error::invalid(
+                    "auxiliary targets must follow their observation, one each",
+                ));
+            }
+        };
+        if sample.future_image.len() != side * side * 3 {
+            return Err(Error::invalid(format!(
+                "future image has {} bytes but the model expects {side}x{side} RGB",
+                sample.future_image.len()
+            )));
+        }
+        let aux = &mut self.auxiliary;
+        aux.subtask.push(sample.subtask as i64);
+        let grid = side / config.patch_size;
+        let cell =
+            |v: f32| ((v / config.patch_size as f32).floor().max(0.0) as usize).min(grid - 1);
+        let [u, v] = sample.affordance_px;
+        aux.affordance_patch.push((cell(v) * grid + cell(u)) as i64);
+        let state = &self.state[self.state.len() - config.state_dim..];
+        let arm = state_len > 2;
+        let mut joints = state.to_vec();
+        let mut effector = [0.0f32; 2];
+        if state_len >= 2 {
+            effector = [state[state_len - 2] * 10.0, state[state_len - 1] * 10.0];
+            joints[state_len - 2] = 0.0;
+            joints[state_len - 1] = 0.0;
+        }
+        aux.joint_state.extend(joints);
+        aux.effector.extend(effector);
+        aux.has_joints.push(if arm { 1.0 } else { 0.0 });
+        push_planar(&mut aux.future_images, sample.future_image, side);
+        Ok(())
+    }
+
+    /// Uploads the auxiliary targets to `device`; fails if some observation has none.
+    pub fn auxiliary_targets(
+        &self,
+        config: &ModelConfig,
+        device: &Device,
+    ) -> Result<AuxiliaryTargets> {
+        let aux = &self.auxiliary;
+        let b = self.len;
+        if aux.subtask.len() != b {
+            return Err(Error::invalid(format!(
+                "batch has {b} observations but {} auxiliary targets",
+                aux.subtask.len()
+            )));
+        }
+        let side = config.image_size;
+        Ok(AuxiliaryTargets {
+            subtask: Tensor::from_data(TensorData::new(aux.subtask.clone(), [b]), device),
+            affordance_patch: Tensor::from_data(
+                TensorData::new(aux.affordance_patch.clone(), [b]),
+                device,
+            ),
+            joint_state: Tensor::from_data(
+                TensorData::new(aux.joint_state.clone(), [b, config.state_dim]),
+                device,
+            ),
+            effector: Tensor::from_data(TensorData::new(aux.effector.clone(), [b, 2]), device),
+            has_joints: Tensor::from_data(TensorData::new(aux.has_joints.clone(), [b, 1]), device),
+            future_images: Tensor::from_data(
+                TensorData::new(aux.future_images.clone(), [b, 3, side, side]),
+                device,
+            ),
+        })
     }
 
     /// Uploads the observations to `device`.

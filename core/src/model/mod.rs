@@ -13,6 +13,8 @@ pub mod policy;
 pub mod tokenizer;
 
 pub use config::{HeadKind, ModelConfig};
-pub use input::{ActionTargets, HostBatch, Observation, PolicyInput};
+pub use input::{
+    ActionTargets, AuxiliarySample, AuxiliaryTargets, HostBatch, Observation, PolicyInput,
+};
 pub use policy::{Encoding, Policy};
 pub use tokenizer::Tokenizer;

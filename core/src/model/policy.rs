@@ -106,24 +106,29 @@ impl Policy {
             .reshape([b, gh * gw, c * p * p])
     }
 
-    /// Runs the backbone. With `with_attention`, also returns every block's attention
-    /// weights (costs a copy per block; training leaves it off).
-    pub fn encode(&self, input: &PolicyInput, with_attention: bool) -> Encoding {
+    /// The input token sequence `[B, T, W]` with positions added.
+    fn embed(&self, input: &PolicyInput) -> Tensor<3> {
         let b = input.batch_size();
         let c = &self.config;
-        let image_tokens = self.patch_embed.forward(self.patches(input.images.clone()));
+        let image_tokens = self.embed_patches(input.images.clone());
         let word_tokens = self.word_embed.forward(input.tokens.clone());
         let state_token = self
-            .state_embed
-            .forward(input.state.clone())
+            .embed_state(input.state.clone())
             .reshape([b, 1, c.width]);
         let queries = self
             .action_queries
             .val()
             .reshape([1, c.chunk_len, c.width])
             .repeat_dim(0, b);
-        let mut x = Tensor::cat(vec![image_tokens, word_tokens, state_token, queries], 1)
-            + self.positions.val().reshape([1, c.num_tokens(), c.width]);
+        Tensor::cat(vec![image_tokens, word_tokens, state_token, queries], 1)
+            + self.positions.val().reshape([1, c.num_tokens(), c.width])
+    }
+
+    /// Runs the backbone. With `with_attention`, also returns every block's attention
+    /// weights (costs a copy per block; training leaves it off).
+    pub fn encode(&self, input: &PolicyInput, with_attention: bool) -> Encoding {
+        let c = &self.config;
+        let mut x = self.embed(input);
         let mut attention = Vec::new();
         // Action queries are the last tokens; without attention maps, the last block computes
         // only their outputs (exactly the same values, ~a fifth less work).
@@ -150,7 +155,11 @@ impl Policy {
 
     /// The training loss of the configured head on one batch (a one-element tensor).
     pub fn loss(&self, input: &PolicyInput, targets: &ActionTargets) -> Tensor<1> {
-        let queries = self.encode(input, false).queries;
+        self.head_loss(self.encode(input, false).queries, targets)
+    }
+
+    /// The configured head's loss on the action-query outputs `[B, C, W]`.
+    pub fn head_loss(&self, queries: Tensor<3>, targets: &ActionTargets) -> Tensor<1> {
         let (actions, mask) = (targets.actions.clone(), targets.mask.clone());
         if let Some(head) = &self.l1 {
             head.loss(queries, actions, mask)
@@ -165,6 +174,28 @@ impl Policy {
         } else {
             self.bins_head().loss(queries, actions, mask)
         }
+    }
+
+    /// The final-normed outputs of every token `[B, T, W]` (patches, instruction words, the
+    /// state token, then the action queries): what the auxiliary heads read. Costs the last
+    /// block's full sequence, which [`encode`](Self::encode) skips.
+    pub fn encode_tokens(&self, input: &PolicyInput) -> Tensor<3> {
+        let mut x = self.embed(input);
+        for block in &self.blocks {
+            x = block.forward(x, input.key_bias.clone()).0;
+        }
+        self.final_norm.forward(x)
+    }
+
+    /// The patch embeddings of `images` `[B, 3, H, W]` before any attention `[B, N, W]`: the
+    /// vision encoder's own features (for distillation and future-latent targets).
+    pub fn embed_patches(&self, images: Tensor<4>) -> Tensor<3> {
+        self.patch_embed.forward(self.patches(images))
+    }
+
+    /// The proprioception projection of `state` `[B, S]` `[B, W]`.
+    pub fn embed_state(&self, state: Tensor<2>) -> Tensor<2> {
+        self.state_embed.forward(state)
     }
 
     /// Predicts action chunks `[B, C, A]` from an encoding. The flow head starts from

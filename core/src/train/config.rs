@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::train::finetune::FinetuneConfig;
 use crate::train::optimizer::OptimizerConfig;
 use crate::train::recipes::augment::AugmentConfig;
+use crate::train::recipes::auxiliary::AuxiliaryConfig;
 use crate::train::schedule::Schedule;
 
 /// A whole training run.
@@ -58,6 +59,14 @@ pub struct TrainConfig {
     /// Image augmentation of training samples (the `augment` recipe); off by default.
     #[serde(default, skip_serializing_if = "is_off")]
     pub augment: AugmentConfig,
+    /// Auxiliary losses beside the action loss (affordance, distill, forward_kinematics,
+    /// inverse_dynamics, subtask, future_latent); all off by default.
+    #[serde(default, skip_serializing_if = "no_auxiliary")]
+    pub auxiliary: AuxiliaryConfig,
+}
+
+fn no_auxiliary(auxiliary: &AuxiliaryConfig) -> bool {
+    !auxiliary.is_active()
 }
 
 fn is_off(augment: &AugmentConfig) -> bool {
@@ -187,6 +196,10 @@ impl TrainConfig {
             return bad("schedule.lr must be a positive number");
         }
         if let Err(m) = self.augment.validate() {
+            return bad(&m);
+        }
+        // the chunk length is checked against the model when the run starts
+        if let Err(m) = self.auxiliary.validate(usize::MAX) {
             return bad(&m);
         }
         Ok(())

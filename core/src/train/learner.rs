@@ -10,14 +10,27 @@ use crate::model::{HostBatch, Policy};
 use crate::train::ema::Ema;
 use crate::train::finetune::{self, FinetuneConfig};
 use crate::train::optimizer::OptimizerConfig;
+use crate::train::recipes::auxiliary::{AuxiliaryConfig, AuxiliaryHeads, AuxiliaryInputs};
 
 /// What one step measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StepOutcome {
-    /// The loss before the update.
+    /// The loss before the update (the action loss plus the weighted auxiliary terms).
     pub loss: f32,
-    /// Global L2 norm of the gradient (before clipping).
+    /// Global L2 norm of the policy's gradient (before clipping).
     pub grad_norm: f32,
+    /// The action head's loss alone.
+    pub action_loss: f32,
+    /// Each auxiliary term, unweighted, by name (empty without auxiliary losses).
+    pub auxiliary: Vec<(&'static str, f32)>,
+}
+
+/// The auxiliary losses being trained, with their heads.
+struct Auxiliary {
+    config: AuxiliaryConfig,
+    heads: AuxiliaryHeads,
+    /// The starting policy, for the `distill` term.
+    anchor: Option<Policy>,
 }
 
 /// Sums the squares of every parameter's gradient.
@@ -54,7 +67,11 @@ pub struct Learner {
     device: Device,
     adapters: bool,
     ema: Option<Ema>,
+    auxiliary: Option<Auxiliary>,
 }
+
+/// Mixed into the run seed before the auxiliary heads are drawn.
+const AUXILIARY_SEED: u64 = 0x0061_7578;
 
 impl Learner {
     /// Starts training every parameter of `policy` on `device` (plain device; autodiff is
@@ -66,6 +83,7 @@ impl Learner {
             device: device.clone(),
             adapters: false,
             ema: None,
+            auxiliary: None,
         }
     }
 
@@ -87,6 +105,60 @@ impl Learner {
     pub fn with_ema(mut self, ema: Ema) -> Self {
         self.ema = Some(ema);
         self
+    }
+
+    /// Also trains the auxiliary losses `config` switches on, with fresh heads drawn from
+    /// `seed`; `anchor` is the starting policy the `distill` term keeps the encoder near.
+    /// Fails when the look-ahead does not fit the chunk or `distill` has no anchor.
+    pub fn with_auxiliary(
+        mut self,
+        config: AuxiliaryConfig,
+        anchor: Option<Policy>,
+        seed: u64,
+    ) -> Result<Self> {
+        if !config.is_active() {
+            return Ok(self);
+        }
+        let model = self.policy.config().clone();
+        config.validate(model.chunk_len).map_err(Error::invalid)?;
+        if config.distill > 0.0 && anchor.is_none() {
+            return Err(Error::invalid(
+                "auxiliary.distill needs a starting checkpoint ([model] init) to stay near",
+            ));
+        }
+        let heads = crate::device::seeded(&self.device, seed ^ AUXILIARY_SEED, || {
+            AuxiliaryHeads::new(&model, config.horizon, &self.device)
+        });
+        self.auxiliary = Some(Auxiliary {
+            config,
+            heads: heads.train(),
+            anchor: anchor.map(|p| p.to_device(&self.device).valid()),
+        });
+        Ok(self)
+    }
+
+    /// Whether batches must carry auxiliary targets, and the look-ahead they need (`None`
+    /// also while every weight is 0).
+    pub fn auxiliary_horizon(&self) -> Option<usize> {
+        self.auxiliary
+            .as_ref()
+            .filter(|a| a.config.is_active())
+            .map(|a| a.config.horizon)
+    }
+
+    /// Changes the auxiliary weights (a curriculum stage's), keeping the heads; all zero
+    /// switches the terms off. Fails without heads or with another look-ahead.
+    pub fn set_auxiliary_weights(&mut self, config: AuxiliaryConfig) -> Result<()> {
+        match self.auxiliary.as_mut() {
+            None if !config.is_active() => Ok(()),
+            Some(aux) if !config.is_active() || config.horizon == aux.config.horizon => {
+                aux.config = config;
+                Ok(())
+            }
+            _ => Err(Error::invalid(
+                "the auxiliary heads were built for another look-ahead (or not at all)",
+            )),
+        }
     }
 
     /// Starts a moving average at the current weights.
@@ -169,12 +241,52 @@ impl Learner {
         let config = self.policy.config().clone();
         let input = batch.input(&config, &self.device);
         let targets = batch.targets(&config, rng, &self.device)?;
-        let loss = self.policy.loss(&input, &targets);
+        let (loss, action_loss, terms) =
+            match self.auxiliary.as_ref().filter(|a| a.config.is_active()) {
+                None => {
+                    let loss = self.policy.loss(&input, &targets);
+                    (loss.clone(), loss, Vec::new())
+                }
+                Some(aux) => {
+                    let aux_targets = batch.auxiliary_targets(&config, &self.device)?;
+                    let tokens = self.policy.encode_tokens(&input);
+                    let queries = tokens
+                        .clone()
+                        .narrow(1, config.query_offset(), config.chunk_len);
+                    let action_loss = self.policy.head_loss(queries, &targets);
+                    let terms = aux.config.losses(
+                        &aux.heads,
+                        AuxiliaryInputs {
+                            policy: &self.policy,
+                            tokens,
+                            input: &input,
+                            actions: &targets,
+                            targets: &aux_targets,
+                            anchor: aux.anchor.as_ref(),
+                        },
+                    );
+                    let mut total = action_loss.clone();
+                    for (_, weight, term) in &terms {
+                        total = total + term.clone().mul_scalar(*weight);
+                    }
+                    (total, action_loss, terms)
+                }
+            };
         let value = scalar(loss.clone());
         if !value.is_finite() {
             return Err(Error::Numerics(format!("loss is {value}; update skipped")));
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &self.policy);
+        let action_value = if terms.is_empty() {
+            value
+        } else {
+            scalar(action_loss)
+        };
+        let auxiliary: Vec<(&'static str, f32)> = terms
+            .into_iter()
+            .map(|(name, _, term)| (name, scalar(term)))
+            .collect();
+        let mut gradients = loss.backward();
+        let grads = GradientsParams::from_module(&mut gradients, &self.policy);
         let mut squared = SquaredGradients {
             grads: &grads,
             total: None,
@@ -186,10 +298,16 @@ impl Learner {
                 "gradient norm is {grad_norm}; update skipped"
             )));
         }
+        if let Some(aux) = self.auxiliary.as_mut() {
+            let head_grads = GradientsParams::from_module(&mut gradients, &aux.heads);
+            aux.heads = self.optimizer.step(lr, aux.heads.clone(), head_grads);
+        }
         self.policy = self.optimizer.step(lr, self.policy.clone(), grads);
         Ok(StepOutcome {
             loss: value,
             grad_norm,
+            action_loss: action_value,
+            auxiliary,
         })
     }
 }

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::{HostBatch, ModelConfig, Observation, Tokenizer};
+use crate::model::{AuxiliarySample, HostBatch, ModelConfig, Observation, Tokenizer};
 use crate::train::recipes::augment::AugmentConfig;
 
 /// ChaCha stream of the data sampler (the trainer's flow noise uses another).
@@ -40,6 +40,8 @@ pub struct DataMix {
     groups: Vec<(usize, usize, f64)>,
     /// Image augmentation applied to every sample (off by default).
     augment: AugmentConfig,
+    /// Frames ahead of the auxiliary targets' future image; `None`: no auxiliary targets.
+    auxiliary_horizon: Option<usize>,
 }
 
 impl DataMix {
@@ -67,6 +69,7 @@ impl DataMix {
             len,
             groups: Vec::new(),
             augment: AugmentConfig::default(),
+            auxiliary_horizon: None,
         })
     }
 
@@ -93,6 +96,13 @@ impl DataMix {
             mix.groups = bounds;
         }
         Ok(mix)
+    }
+
+    /// Also serves the auxiliary losses' targets, with the frame `horizon` steps ahead
+    /// (the `auxiliary` recipes); the same augmentation draw applies to both frames.
+    pub fn with_auxiliary(mut self, horizon: Option<usize>) -> Self {
+        self.auxiliary_horizon = horizon;
+        self
     }
 
     /// Augments every image the mix serves (the `augment` recipe).
@@ -147,8 +157,22 @@ impl DataMix {
             let mut sample = dataset
                 .get(index - self.offsets[which])
                 .map_err(|e| Error::invalid(e.to_string()))?;
+            let mut future = match self.auxiliary_horizon {
+                Some(k) => Some(
+                    dataset
+                        .future_image(index - self.offsets[which], k)
+                        .map_err(|e| Error::invalid(e.to_string()))?
+                        .to_vec(),
+                ),
+                None => None,
+            };
             if self.augment.is_active() {
                 let side = sample.width as usize;
+                if let Some(future) = future.as_mut() {
+                    // the same shift and colour change on both frames
+                    let mut same = augment_rng.clone();
+                    self.augment.apply(future, side, &mut same);
+                }
                 self.augment
                     .apply(&mut sample.image, side, &mut augment_rng);
             }
@@ -163,6 +187,16 @@ impl DataMix {
                 },
             )?;
             batch.push_target(config, &sample.actions, &sample.action_mask)?;
+            if let Some(future) = &future {
+                batch.push_auxiliary(
+                    config,
+                    AuxiliarySample {
+                        subtask: sample.subtask,
+                        affordance_px: sample.affordance_px,
+                        future_image: future,
+                    },
+                )?;
+            }
         }
         Ok(batch)
     }

@@ -124,6 +124,7 @@ pub fn pretrain(
         optimizer: OptimizerConfig::default(),
         finetune: Default::default(),
         augment: Default::default(),
+        auxiliary: Default::default(),
     };
     let outcome = trainer::train(&out.join("run"), &config, device, stop, progress)?;
     if outcome.interrupted {

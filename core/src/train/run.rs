@@ -39,6 +39,12 @@ pub struct MetricsLine {
     pub update_ms: f64,
     /// Updates skipped for non-finite numerics so far.
     pub skipped: u64,
+    /// The action head's loss alone, when auxiliary losses are on (then `loss` is the total).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_loss: Option<f32>,
+    /// Each auxiliary loss term, unweighted, by name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub auxiliary: std::collections::BTreeMap<String, f32>,
 }
 
 /// What `run.json` records.

@@ -60,6 +60,7 @@ pub fn train(
     // Everything that can be checked is checked before the run directory exists.
     let (policy, tokenizer) = initial_policy(config, device)?;
     let mut data = open_data(config, policy.config())?;
+    let anchor = distill_anchor(config, &policy);
     let policy = crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
         config.finetune.prepare(policy)
     })?;
@@ -73,6 +74,7 @@ pub fn train(
     if let Some(decay) = config.ema_decay {
         learner = learner.start_ema(decay);
     }
+    let learner = learner.with_auxiliary(config.auxiliary, anchor, config.seed)?;
     let (trainable_params, total_params) = learner.trainable_params();
     let info = RunInfo {
         seed: config.seed,
@@ -131,6 +133,15 @@ pub fn resume(
     let mut learner = Learner::prepared(trained, finetune, &config.optimizer, &device.device);
     if let Some(decay) = config.ema_decay {
         learner = learner.with_ema(Ema::resume(ckpt.policy, decay, step));
+    }
+    if config.auxiliary.is_active() {
+        // The heads restart from their seeded initialisation (checkpoints keep the policy
+        // alone), so a resumed run with auxiliary losses is not bit-exact.
+        let anchor = match config.auxiliary.distill > 0.0 {
+            true => Some(initial_policy(&config, device)?.0),
+            false => None,
+        };
+        learner = learner.with_auxiliary(config.auxiliary, anchor, config.seed)?;
     }
     if let Some(bytes) = ckpt.optimizer {
         let restored = checkpoint::load_optimizer(&latest, learner.optimizer().clone(), bytes)?;
@@ -215,6 +226,12 @@ fn open_data(config: &TrainConfig, model: &ModelConfig) -> Result<TrainData> {
         mapping = Some(resolved);
     }
     Ok(TrainData { datasets, mapping })
+}
+
+/// The starting checkpoint's policy, kept for the `distill` auxiliary term (`None` when the
+/// term is off or the run starts from scratch).
+fn distill_anchor(config: &TrainConfig, policy: &Policy) -> Option<Policy> {
+    (config.auxiliary.distill > 0.0 && config.model.init.is_some()).then(|| policy.clone())
 }
 
 /// The policy a new run starts from: a checkpoint (post-training) or a fresh network.
@@ -312,7 +329,11 @@ fn run_steps(
     let model = learner.policy().config().clone();
     let TrainData { datasets, mapping } = data;
     let mapping = mapping.as_ref();
-    let data = Arc::new(DataMix::new(datasets, model.chunk_len)?.with_augment(config.augment));
+    let data = Arc::new(
+        DataMix::new(datasets, model.chunk_len)?
+            .with_augment(config.augment)
+            .with_auxiliary(learner.auxiliary_horizon()),
+    );
     let mut loader = Loader::spawn(
         data,
         model,
@@ -323,6 +344,7 @@ fn run_steps(
         4,
     );
     let mut last = (f32::NAN, f32::NAN);
+    let mut last_terms: (f32, Vec<(&'static str, f32)>) = (f32::NAN, Vec::new());
     let mut bad_in_a_row = 0u32;
     let mut skipped = 0u64;
     let mut checkpoint = run.latest()?.unwrap_or_default();
@@ -348,6 +370,7 @@ fn run_steps(
             Ok(outcome) => {
                 bad_in_a_row = 0;
                 last = (outcome.loss, outcome.grad_norm);
+                last_terms = (outcome.action_loss, outcome.auxiliary);
             }
             Err(Error::Numerics(why)) => {
                 bad_in_a_row += 1;
@@ -378,6 +401,12 @@ fn run_steps(
                 data_ms: data_s * 1e3 / window_steps as f64,
                 update_ms: update_s * 1e3 / window_steps as f64,
                 skipped,
+                action_loss: (!last_terms.1.is_empty()).then_some(last_terms.0),
+                auxiliary: last_terms
+                    .1
+                    .iter()
+                    .map(|(name, v)| (name.to_string(), *v))
+                    .collect(),
             })?;
             (window_start, data_s, update_s, window_steps) = (Instant::now(), 0.0, 0.0, 0);
         }

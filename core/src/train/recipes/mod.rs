@@ -9,8 +9,13 @@
 //! | `replay` | consolidation: earlier stages' data mixed back in | the curriculum engine |
 //! | `success_band` | multi-component integration: practise the tasks whose success is 10–90% | [`success_band`] |
 //! | `augment` (a transform, set in `[augment]`) | environment perception: random shift and colour jitter | [`augment`] |
+//! | `affordance`, `distill` (loss terms, set in `[auxiliary]`) | environment perception: affordance-patch head; encoder kept near the base's features | [`auxiliary`] |
+//! | `forward_kinematics`, `inverse_dynamics` (`[auxiliary]`) | embodiment awareness: effector from joints; actions between frames t and t+k | [`auxiliary`] |
+//! | `subtask` (`[auxiliary]`) | task comprehension: current sub-goal head | [`auxiliary`] |
+//! | `future_latent` (`[auxiliary]`) | multi-component integration: next frame's patch embeddings | [`auxiliary`] |
 
 pub mod augment;
+pub mod auxiliary;
 pub mod dagger;
 pub mod success_band;
 
