@@ -44,7 +44,8 @@ pub enum Command {
     Render(commands::render::RenderArgs),
     /// Record scripted-teacher demonstrations of a suite as a dataset (Praxis or LeRobot v3.0).
     Demos(commands::demos::DemosArgs),
-    /// Measure speed: the model (training and inference), the simulator, or LeRobot data loading.
+    /// Measure speed: the model (training and inference), the simulator, LeRobot data loading,
+    /// or RL rollouts and updates.
     Bench(BenchArgs),
 }
 
@@ -66,4 +67,6 @@ pub enum BenchTarget {
     /// LeRobot video decoding frames/s and the share of training step time spent waiting for
     /// data.
     Data(commands::bench_data::BenchDataArgs),
+    /// RL rollout steps/s (GRPO sampling from the bins head) and policy-gradient updates/s.
+    Rl(commands::bench_rl::BenchRlArgs),
 }

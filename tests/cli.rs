@@ -346,6 +346,33 @@ fn curriculum_commands_run_step_advance_and_rewind() {
 }
 
 #[test]
+fn bench_rl_reports_rollout_and_update_rates() {
+    let out = praxis(&[
+        "bench",
+        "rl",
+        "--preset",
+        "xs",
+        "--groups",
+        "2",
+        "--group-size",
+        "2",
+        "--batch-size",
+        "8",
+        "--updates",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("| rollouts ("), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(text.trim_end().lines().last().unwrap()).unwrap();
+    assert_eq!(json["rollouts"], 4);
+    assert!(json["rollout_steps"].as_u64().unwrap() > 0);
+    assert!(json["rollout_steps_per_s"].as_f64().unwrap() > 0.0);
+    assert!(json["updates_per_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
 fn report_ablates_the_curriculum_at_equal_compute() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tiny.toml");

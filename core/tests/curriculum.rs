@@ -291,3 +291,86 @@ fn success_band_sampling_practises_the_tasks_measured_between_10_and_90_percent(
     assert!(saved["state"]["task_success"].is_object(), "{saved}");
     eprintln!("measured success {measured:?} -> practising {expected:?}");
 }
+
+/// Two short stages, the first with auxiliary losses.
+const WITH_AUXILIARY: &str = r#"
+name = "aux"
+suite = "goal"
+preset = "xs"
+seed = 2
+batch_size = 8
+eval_every = 10
+demos = 14
+
+[[stages]]
+name = "cognitive"
+signals = { imitation = 1.0 }
+auxiliary = { subtask = 0.5, forward_kinematics = 0.5 }
+constraints.task.tasks = ["reach-purple", "reach-yellow"]
+[stages.gate]
+budget = 20
+success = 1.0
+on_budget = "advance"
+
+[[stages]]
+name = "associative"
+signals = { imitation = 0.5, replay = 0.5 }
+constraints.task.tasks = ["reach-purple", "reach-yellow"]
+[stages.gate]
+budget = 20
+success = 1.0
+on_budget = "advance"
+"#;
+
+#[test]
+fn a_stage_trains_its_auxiliary_losses_and_the_next_stage_drops_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let flex = device::open(Backend::Flex).unwrap();
+    let mut engine = Engine::create(&run, spec(WITH_AUXILIARY), flex, None, options()).unwrap();
+    engine.resume().unwrap();
+    assert_eq!(engine.run(&|| false).unwrap(), GateOutcome::Open);
+    drop(engine);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "metrics every 10 updates over 40");
+    for line in &lines {
+        let step = line["step"].as_u64().unwrap();
+        let terms = line.get("auxiliary");
+        if step <= 20 {
+            let terms = terms.expect("the cognitive stage logs its auxiliary terms");
+            for name in ["subtask", "forward_kinematics"] {
+                assert!(terms[name].as_f64().unwrap().is_finite(), "{line}");
+            }
+            assert!(line["action_loss"].as_f64().unwrap() < line["loss"].as_f64().unwrap());
+        } else {
+            assert!(terms.is_none(), "the associative stage has none: {line}");
+        }
+    }
+}
+
+#[test]
+fn auxiliary_settings_that_cannot_work_are_refused_at_load_time() {
+    let horizons = WITH_AUXILIARY.replace(
+        "signals = { imitation = 0.5, replay = 0.5 }",
+        "signals = { imitation = 0.5, replay = 0.5 }\nauxiliary = { subtask = 0.1, horizon = 2 }",
+    );
+    let distill = WITH_AUXILIARY.replace("subtask = 0.5,", "distill = 1.0,");
+    let negative = WITH_AUXILIARY.replace("subtask = 0.5", "subtask = -0.5");
+    for (text, needle) in [
+        (
+            horizons,
+            "auxiliary.horizon is 2 but an earlier stage uses 4",
+        ),
+        (distill, "auxiliary.distill needs a starting checkpoint"),
+        (negative, "auxiliary.subtask must be a weight >= 0"),
+    ] {
+        let err = CurriculumSpec::from_toml(&text, "aux.toml", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "expected '{needle}' in: {err}");
+    }
+}

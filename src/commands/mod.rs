@@ -2,6 +2,7 @@
 
 pub mod bench_data;
 pub mod bench_model;
+pub mod bench_rl;
 pub mod bench_sim;
 pub mod curriculum;
 pub mod demos;
@@ -34,6 +35,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
             BenchTarget::Model(args) => bench_model::run(&args, backend),
             BenchTarget::Sim(args) => bench_sim::run(&args),
             BenchTarget::Data(args) => bench_data::run(&args, backend),
+            BenchTarget::Rl(args) => bench_rl::run(&args, backend),
         },
     }
 }

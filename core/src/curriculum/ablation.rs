@@ -366,7 +366,8 @@ perturbations = ["lighting"]
                 assert_eq!(derived.ablation.as_deref(), Some(v.name()));
             }
         }
-        assert_eq!(budgets(&Variant::Staged.derive(&spec, 0.25)), 250);
+        // 100 + 100 + 50, the last raised to one evaluation interval (100)
+        assert_eq!(budgets(&Variant::Staged.derive(&spec, 0.25)), 300);
     }
 
     #[test]

@@ -219,6 +219,14 @@ impl Policy {
             .map(|head| head.action_log_probs(encoding.queries.clone(), actions))
     }
 
+    /// Log-probabilities of every bin of every action value `[B, C, A, bins]` under the
+    /// `bins` head, for sampling; `None` for the other heads.
+    pub fn bin_log_probs(&self, encoding: &Encoding) -> Option<Tensor<4>> {
+        self.bins
+            .as_ref()
+            .map(|head| head.log_probs(encoding.queries.clone()))
+    }
+
     fn bins_head(&self) -> &BinsHead {
         self.bins
             .as_ref()

@@ -232,6 +232,80 @@ impl Learner {
         outcome
     }
 
+    /// Back-propagates `loss` (already checked finite), checks the gradient, and takes the
+    /// AdamW step of the policy and of the auxiliary heads; returns the policy's gradient norm.
+    fn apply(&mut self, loss: Tensor<1>, lr: f64) -> Result<f32> {
+        let mut gradients = loss.backward();
+        let grads = GradientsParams::from_module(&mut gradients, &self.policy);
+        let mut squared = SquaredGradients {
+            grads: &grads,
+            total: None,
+        };
+        self.policy.visit(&mut squared);
+        let grad_norm = squared.total.map(scalar).unwrap_or(0.0).sqrt();
+        if !grad_norm.is_finite() {
+            return Err(Error::Numerics(format!(
+                "gradient norm is {grad_norm}; update skipped"
+            )));
+        }
+        if let Some(aux) = self.auxiliary.as_mut() {
+            let head_grads = GradientsParams::from_module(&mut gradients, &aux.heads);
+            if !head_grads.is_empty() {
+                aux.heads = self.optimizer.step(lr, aux.heads.clone(), head_grads);
+            }
+        }
+        self.policy = self.optimizer.step(lr, self.policy.clone(), grads);
+        Ok(grad_norm)
+    }
+
+    /// One policy-gradient step (GRPO, `recipes::grpo`): maximises the sum of `weights` ×
+    /// log-probability of `actions` (`[B × C × A]` values on bin centres) under the `bins`
+    /// head, per observation of `batch`. Returns the loss before the update (the negated
+    /// weighted log-likelihood) and the gradient norm; fails for the other heads.
+    pub fn policy_gradient_step(
+        &mut self,
+        batch: &HostBatch,
+        actions: &[f32],
+        weights: &[f32],
+        lr: f64,
+    ) -> Result<StepOutcome> {
+        let config = self.policy.config().clone();
+        let shape = [batch.len(), config.chunk_len, config.action_dim];
+        let n: usize = shape.iter().product();
+        if actions.len() != n || weights.len() != n {
+            return Err(Error::invalid(format!(
+                "policy-gradient batch: {} observations need {n} action values and weights, got {} and {}",
+                batch.len(),
+                actions.len(),
+                weights.len()
+            )));
+        }
+        let input = batch.input(&config, &self.device);
+        let encoding = self.policy.encode(&input, false);
+        let tensor = |v: &[f32]| {
+            Tensor::<3>::from_data(
+                burn::tensor::TensorData::new(v.to_vec(), shape),
+                &self.device,
+            )
+        };
+        let log_probs = self
+            .policy
+            .action_log_probs(&encoding, tensor(actions))
+            .ok_or_else(|| Error::invalid("policy-gradient updates need the bins head"))?;
+        let loss = (log_probs * tensor(weights)).sum().neg() / batch.len().max(1) as f64;
+        let value = scalar(loss.clone());
+        if !value.is_finite() {
+            return Err(Error::Numerics(format!("loss is {value}; update skipped")));
+        }
+        let grad_norm = self.apply(loss, lr)?;
+        Ok(StepOutcome {
+            loss: value,
+            grad_norm,
+            action_loss: value,
+            auxiliary: Vec::new(),
+        })
+    }
+
     fn update(
         &mut self,
         batch: &HostBatch,
@@ -285,24 +359,7 @@ impl Learner {
             .into_iter()
             .map(|(name, _, term)| (name, scalar(term)))
             .collect();
-        let mut gradients = loss.backward();
-        let grads = GradientsParams::from_module(&mut gradients, &self.policy);
-        let mut squared = SquaredGradients {
-            grads: &grads,
-            total: None,
-        };
-        self.policy.visit(&mut squared);
-        let grad_norm = squared.total.map(scalar).unwrap_or(0.0).sqrt();
-        if !grad_norm.is_finite() {
-            return Err(Error::Numerics(format!(
-                "gradient norm is {grad_norm}; update skipped"
-            )));
-        }
-        if let Some(aux) = self.auxiliary.as_mut() {
-            let head_grads = GradientsParams::from_module(&mut gradients, &aux.heads);
-            aux.heads = self.optimizer.step(lr, aux.heads.clone(), head_grads);
-        }
-        self.policy = self.optimizer.step(lr, self.policy.clone(), grads);
+        let grad_norm = self.apply(loss, lr)?;
         Ok(StepOutcome {
             loss: value,
             grad_norm,

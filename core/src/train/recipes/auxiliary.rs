@@ -14,14 +14,15 @@
 //!   proprioception): from the proprioception projection of the joints alone (effector
 //!   values zeroed), predict the effector position.
 //! - `inverse_dynamics` (*embodiment awareness*; predictive inverse dynamics, Seer, Tian et
-//!   al. 2024): from the pooled patch embeddings of frames t and t+k, predict the k actions
-//!   taken in between.
+//!   al. 2024): from the patch embeddings of frames t and t+k, side by side per patch, predict
+//!   the k actions taken in between.
 //! - `subtask` (*task comprehension*; sub-task prediction, as Hi Robot, Shi et al. 2025, and
 //!   RT-H's language motions): from the pooled action-query outputs, classify the current
 //!   sub-goal.
 //! - `future_latent` (*multi-component integration*; future latent prediction, FLARE, Zheng
 //!   et al. 2025, and GR-1's future frames, Wu et al. 2023): from the patch outputs at t,
-//!   predict the patch embeddings of frame t+k (the target is not differentiated through).
+//!   predict the patch embeddings of frame t+k, both standardised per patch (the target is
+//!   not differentiated through).
 //!
 //! The heads exist only while training: checkpoints keep the policy alone.
 
@@ -33,6 +34,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::heads::masked_mean;
 use crate::model::{ActionTargets, AuxiliaryTargets, ModelConfig, Policy, PolicyInput};
+
+/// Features per patch the inverse-dynamics head keeps of frames t and t+k (the patches stay
+/// in place, so the head sees where the image changed).
+const DYNAMICS_FEATURES: usize = 8;
 
 /// Sub-goals the sub-task head tells apart (a task has at most 5).
 pub const MAX_SUBTASKS: usize = 5;
@@ -114,6 +119,7 @@ pub struct AuxiliaryHeads {
     subtask: Linear,
     kinematics_hidden: Linear,
     kinematics_out: Linear,
+    dynamics_patch: Linear,
     dynamics_hidden: Linear,
     dynamics_out: Linear,
     future: Linear,
@@ -129,7 +135,9 @@ impl AuxiliaryHeads {
             subtask: LinearConfig::new(w, MAX_SUBTASKS).init(device),
             kinematics_hidden: LinearConfig::new(w, w).init(device),
             kinematics_out: LinearConfig::new(w, 2).init(device),
-            dynamics_hidden: LinearConfig::new(2 * w, w).init(device),
+            dynamics_patch: LinearConfig::new(2 * w, DYNAMICS_FEATURES).init(device),
+            dynamics_hidden: LinearConfig::new(config.num_patches() * DYNAMICS_FEATURES, w)
+                .init(device),
             dynamics_out: LinearConfig::new(w, horizon * config.action_dim).init(device),
             future: LinearConfig::new(w, w).init(device),
             horizon,
@@ -144,6 +152,15 @@ fn cross_entropy(logits: Tensor<2>, target: Tensor<1, burn::tensor::Int>) -> Ten
         .gather(1, target.reshape([b, 1]))
         .neg()
         .mean()
+}
+
+/// Each token `[B, N, W]` shifted and scaled to zero mean and unit variance over its `W`
+/// features.
+fn standardise(x: Tensor<3>) -> Tensor<3> {
+    let mean = x.clone().mean_dim(2);
+    let centred = x - mean;
+    let var = centred.clone().powi_scalar(2).mean_dim(2);
+    centred / (var + 1e-5).sqrt()
 }
 
 /// Everything the auxiliary losses read for one batch.
@@ -197,20 +214,20 @@ impl AuxiliaryConfig {
             out.push(("forward_kinematics", self.forward_kinematics, loss));
         }
         if self.inverse_dynamics > 0.0 {
-            let pooled =
-                |images: Tensor<4>| x.policy.embed_patches(images).mean_dim(1).reshape([b, w]);
             let both = Tensor::cat(
                 vec![
-                    pooled(x.input.images.clone()),
-                    pooled(x.targets.future_images.clone()),
+                    x.policy.embed_patches(x.input.images.clone()),
+                    x.policy.embed_patches(x.targets.future_images.clone()),
                 ],
-                1,
+                2,
             );
+            let per_patch = gelu(heads.dynamics_patch.forward(both));
+            let flat = per_patch.reshape([b, n * DYNAMICS_FEATURES]);
             let a = config.action_dim;
             let h = heads.horizon;
             let predicted = heads
                 .dynamics_out
-                .forward(gelu(heads.dynamics_hidden.forward(both)))
+                .forward(gelu(heads.dynamics_hidden.forward(flat)))
                 .reshape([b, h, a]);
             let actions = x.actions.actions.clone().narrow(1, 0, h);
             let mask = x.actions.mask.clone().narrow(1, 0, h);
@@ -229,11 +246,14 @@ impl AuxiliaryConfig {
             out.push(("subtask", self.subtask, cross_entropy(logits, target)));
         }
         if self.future_latent > 0.0 {
-            let predicted = heads.future.forward(patch_out());
-            let target = x
-                .policy
-                .embed_patches(x.targets.future_images.clone())
-                .detach();
+            // Both sides standardised per patch: the target comes from the encoder being
+            // trained, and unnormalised it can grow without bound to chase the prediction.
+            let predicted = standardise(heads.future.forward(patch_out()));
+            let target = standardise(
+                x.policy
+                    .embed_patches(x.targets.future_images.clone())
+                    .detach(),
+            );
             let loss = (predicted - target).powi_scalar(2).mean();
             out.push(("future_latent", self.future_latent, loss));
         }

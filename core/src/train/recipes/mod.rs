@@ -13,10 +13,12 @@
 //! | `forward_kinematics`, `inverse_dynamics` (`[auxiliary]`) | embodiment awareness: effector from joints; actions between frames t and t+k | [`auxiliary`] |
 //! | `subtask` (`[auxiliary]`) | task comprehension: current sub-goal head | [`auxiliary`] |
 //! | `future_latent` (`[auxiliary]`) | multi-component integration: next frame's patch embeddings | [`auxiliary`] |
+//! | GRPO (`grpo::collect` + `Learner::policy_gradient_step`) | multi-component integration: RL fine-tuning with group-relative 0/1 rewards | [`grpo`] |
 
 pub mod augment;
 pub mod auxiliary;
 pub mod dagger;
+pub mod grpo;
 pub mod success_band;
 
 /// Recipe names a curriculum stage may use.
