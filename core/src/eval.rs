@@ -253,16 +253,18 @@ pub fn act_batch(
     observations: &[&crate::sim::Observation],
     rng: &mut impl rand::Rng,
 ) -> Result<Vec<f32>> {
-    let inputs: Vec<Observation<'_>> = observations
-        .iter()
-        .map(|obs| Observation {
-            image: &obs.image,
-            image_size: obs.width as usize,
-            state: &obs.proprio,
-            instruction: &obs.instruction,
-        })
-        .collect();
+    let inputs: Vec<Observation<'_>> = observations.iter().map(|o| model_input(o)).collect();
     act_inputs(policy, tokenizer, &inputs, rng)
+}
+
+/// A simulator observation as the model reads it (the model knows no simulator).
+pub fn model_input(obs: &crate::sim::Observation) -> Observation<'_> {
+    Observation {
+        image: &obs.image,
+        image_size: obs.width as usize,
+        state: &obs.proprio,
+        instruction: &obs.instruction,
+    }
 }
 
 /// [`act_batch`] for model inputs from any source (e.g. a dataset's frames, mapped).

@@ -5,7 +5,7 @@
 //! drive that copy for one chunk.
 
 use crate::error::{Error, Result};
-use crate::model::{HostBatch, Observation, Policy, Tokenizer};
+use crate::model::{HostBatch, Policy, Tokenizer};
 use crate::sim::embodiment::MAX_EE_STEP;
 use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig};
 use crate::telemetry::ProbeFrame;
@@ -65,16 +65,7 @@ pub fn run(
     let mut success = false;
     loop {
         let mut batch = HostBatch::default();
-        batch.push_observation(
-            &config,
-            tokenizer,
-            Observation {
-                image: &obs.image,
-                image_size: obs.width as usize,
-                state: &obs.proprio,
-                instruction: &obs.instruction,
-            },
-        )?;
+        batch.push_observation(&config, tokenizer, crate::eval::model_input(&obs))?;
         let encoding = policy.encode(&batch.input(&config, &device), true);
         let chunk = host(policy.act(
             &encoding,

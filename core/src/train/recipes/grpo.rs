@@ -180,16 +180,10 @@ pub fn collect(
         }
         let mut batch = HostBatch::default();
         for &i in &active {
-            let obs = &rollouts[i].obs;
             batch.push_observation(
                 &config,
                 tokenizer,
-                Observation {
-                    image: &obs.image,
-                    image_size: obs.width as usize,
-                    state: &obs.proprio,
-                    instruction: &obs.instruction,
-                },
+                crate::eval::model_input(&rollouts[i].obs),
             )?;
         }
         let input = batch.input(&config, &device);
