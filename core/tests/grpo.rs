@@ -1,45 +1,26 @@
 //! GRPO (`recipes::grpo`) on the xs preset with the `bins` head: grouped rollouts from one
-//! initial state get group-relative advantages, and a few policy-gradient steps make the
+//! initial state get group-relative advantages, and a few clipped-surrogate steps make the
 //! actions of the successful rollouts more likely and those of the failed ones less.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use praxis_core::data::{Dataset, RecordOptions, record_demos};
 use praxis_core::model::{HeadKind, ModelConfig, Policy, Tokenizer};
-use praxis_core::sim::{Suite, Variations};
+use praxis_core::sim::Suite;
 use praxis_core::train::loader::DataMix;
-use praxis_core::train::recipes::grpo::{self, Decision, GrpoOptions};
-use praxis_core::train::{Learner, OptimizerConfig};
+use praxis_core::train::recipes::grpo;
+use praxis_core::train::recipes::rollouts::{self, Decision, RolloutOptions};
+use praxis_core::train::{Chunks, Learner, OptimizerConfig, Surrogate};
 use rand::SeedableRng;
 
-/// Mean log-probability of each decision's executed actions under `policy`.
-fn log_likelihood(policy: &Policy, tokenizer: &Tokenizer, decisions: &[Decision]) -> Vec<f32> {
-    let config = policy.config();
-    let (batch, actions, weights) = grpo::update_inputs(policy, tokenizer, decisions).unwrap();
-    let shape = [decisions.len(), config.chunk_len, config.action_dim];
-    let device = Device::flex();
-    let input = batch.input(config, &device);
-    let lp = policy
-        .action_log_probs(
-            &policy.encode(&input, false),
-            Tensor::<3>::from_data(TensorData::new(actions, shape), &device),
-        )
+/// Mean log-probability of each decision's executed action values under `policy`.
+fn log_likelihood(policy: &Policy, tokenizer: &Tokenizer, decisions: &[&Decision]) -> Vec<f32> {
+    let (batch, actions, mask) = rollouts::update_inputs(policy, tokenizer, decisions).unwrap();
+    let per = policy.config().chunk_len * policy.config().action_dim;
+    rollouts::chunk_log_probs(policy, &batch, &actions, &mask)
         .unwrap()
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .unwrap();
-    let per = config.chunk_len * config.action_dim;
-    (0..decisions.len())
-        .map(|i| {
-            let (mut sum, mut n) = (0.0f32, 0.0f32);
-            for v in 0..per {
-                if weights[i * per + v] != 0.0 {
-                    sum += lp[i * per + v];
-                    n += 1.0;
-                }
-            }
-            sum / n.max(1.0)
-        })
+        .iter()
+        .zip(mask.chunks(per))
+        .map(|(lp, m)| lp / m.iter().sum::<f32>().max(1.0))
         .collect()
 }
 
@@ -78,44 +59,52 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
     }
     let suite = Suite::builtin("goal").unwrap();
     let tasks = vec!["reach-purple".to_string(), "reach-yellow".to_string()];
-    let options = GrpoOptions {
+    let options = RolloutOptions {
         group_size: 8,
-        ..GrpoOptions::default()
+        ..RolloutOptions::default()
     };
-    let starts = grpo::starts(&tasks, 6, 500);
-    let round = grpo::collect(
-        &learner.policy(),
-        &tokenizer,
-        &suite,
-        &starts,
-        Variations::default(),
-        &options,
-        9,
-    )
-    .unwrap();
+    let starts = rollouts::starts(&tasks, 6, 500);
+    let round = grpo::collect(&learner.policy(), &tokenizer, &suite, &starts, &options, 9).unwrap();
     assert!(
         round.groups_used >= 1,
         "no group with mixed outcomes (success {:.2})",
         round.success_rate
     );
     assert_eq!(round.groups, 6);
-    assert!(round.steps > 0 && !round.decisions.is_empty());
+    let decisions = round.decisions();
+    assert!(round.steps > 0 && !decisions.is_empty());
     // advantages of a used group sum to zero per rollout; positive and negative both present
-    assert!(round.decisions.iter().any(|d| d.advantage > 0.0));
-    assert!(round.decisions.iter().any(|d| d.advantage < 0.0));
+    assert!(decisions.iter().any(|d| d.advantage > 0.0));
+    assert!(decisions.iter().any(|d| d.advantage < 0.0));
 
-    let before = log_likelihood(&learner.policy(), &tokenizer, &round.decisions);
-    let (batch, actions, weights) =
-        grpo::update_inputs(&learner.policy(), &tokenizer, &round.with_signal()).unwrap();
-    for _ in 0..5 {
+    let before = log_likelihood(&learner.policy(), &tokenizer, &decisions);
+    let signal = round.with_signal();
+    let (batch, actions, mask) =
+        rollouts::update_inputs(&learner.policy(), &tokenizer, &signal).unwrap();
+    let old: Vec<f32> = signal
+        .iter()
+        .flat_map(|d| d.value_log_probs.iter().copied())
+        .collect();
+    let advantages: Vec<f32> = signal.iter().map(|d| d.advantage).collect();
+    let chunks = Chunks {
+        batch: &batch,
+        actions: &actions,
+        mask: &mask,
+    };
+    let surrogate = Surrogate {
+        old_log_probs: &old,
+        advantages: &advantages,
+        clip: 0.2,
+        value_targets: None,
+    };
+    for _ in 0..8 {
         learner
-            .policy_gradient_step(&batch, &actions, &weights, 1e-3)
+            .clipped_policy_step(chunks, surrogate, 3e-3, None)
             .unwrap();
     }
-    let after = log_likelihood(&learner.policy(), &tokenizer, &round.decisions);
+    let after = log_likelihood(&learner.policy(), &tokenizer, &decisions);
     let change = |positive: bool| {
-        let picked: Vec<f32> = round
-            .decisions
+        let picked: Vec<f32> = decisions
             .iter()
             .enumerate()
             .filter(|(_, d)| (d.advantage > 0.0) == positive)
@@ -138,15 +127,6 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
         )
     })
     .unwrap();
-    let err = grpo::collect(
-        &l1,
-        &tokenizer,
-        &suite,
-        &starts,
-        Variations::default(),
-        &options,
-        9,
-    )
-    .unwrap_err();
+    let err = grpo::collect(&l1, &tokenizer, &suite, &starts, &options, 9).unwrap_err();
     assert!(err.to_string().contains("bins head"), "{err}");
 }

@@ -1,7 +1,8 @@
 //! `praxis bench rl`: how fast the RL recipes run here. Rollouts: grouped GRPO rollouts of a
 //! `bins`-head policy on a suite, sampling every action from the policy (control steps per
 //! second, one batched forward pass per re-plan, the simulator on all cores). Updates:
-//! policy-gradient steps over those rollouts' decisions (updates per second at a fixed batch).
+//! GRPO's clipped-surrogate steps over those rollouts' decisions (updates per second at a
+//! fixed batch).
 
 use std::time::Instant;
 
@@ -11,9 +12,10 @@ use super::system::SystemInfo;
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::model::{HeadKind, ModelConfig, Policy, Tokenizer};
-use crate::sim::{Suite, Variations};
-use crate::train::recipes::grpo::{self, GrpoOptions};
-use crate::train::{Learner, OptimizerConfig};
+use crate::sim::Suite;
+use crate::train::recipes::grpo;
+use crate::train::recipes::rollouts::{self, RolloutOptions};
+use crate::train::{Chunks, Learner, OptimizerConfig, Surrogate};
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -68,28 +70,20 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
     })?;
     let suite = Suite::resolve(&config.suite).map_err(|e| Error::invalid(e.to_string()))?;
     let tasks: Vec<String> = suite.tasks.iter().map(|t| t.name.clone()).collect();
-    let starts = grpo::starts(&tasks, config.groups.max(1), 10_000);
-    let options = GrpoOptions {
+    let starts = rollouts::starts(&tasks, config.groups.max(1), 10_000);
+    let options = RolloutOptions {
         group_size: config.group_size.max(2),
-        ..GrpoOptions::default()
+        ..RolloutOptions::default()
     };
     let started = Instant::now();
-    let round = grpo::collect(
-        &policy,
-        &tokenizer,
-        &suite,
-        &starts,
-        Variations::default(),
-        &options,
-        0,
-    )?;
+    let round = grpo::collect(&policy, &tokenizer, &suite, &starts, &options, 0)?;
     let rollout_s = started.elapsed().as_secs_f64();
     // An untrained policy rarely succeeds, so few groups carry a signal; the update costs the
     // same whatever the advantages, so it is timed on every rollout's decisions.
-    let batch: Vec<_> = round
-        .decisions
+    let decisions = round.decisions();
+    let batch: Vec<_> = decisions
         .iter()
-        .cloned()
+        .copied()
         .cycle()
         .take(config.batch_size.max(1))
         .collect();
@@ -98,12 +92,30 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
             "the rollouts produced no decisions to update on",
         ));
     }
-    let (inputs, actions, weights) = grpo::update_inputs(&policy, &tokenizer, &batch)?;
+    let (inputs, actions, mask) = rollouts::update_inputs(&policy, &tokenizer, &batch)?;
+    let old: Vec<f32> = batch
+        .iter()
+        .flat_map(|d| d.value_log_probs.iter().copied())
+        .collect();
+    let advantages: Vec<f32> = (0..batch.len())
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let chunks = Chunks {
+        batch: &inputs,
+        actions: &actions,
+        mask: &mask,
+    };
+    let surrogate = Surrogate {
+        old_log_probs: &old,
+        advantages: &advantages,
+        clip: 0.2,
+        value_targets: None,
+    };
     let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device.device);
-    learner.policy_gradient_step(&inputs, &actions, &weights, 1e-5)?; // warm-up
+    learner.clipped_policy_step(chunks, surrogate, 1e-5, None)?; // warm-up
     let started = Instant::now();
     for _ in 0..config.updates.max(1) {
-        learner.policy_gradient_step(&inputs, &actions, &weights, 1e-5)?;
+        learner.clipped_policy_step(chunks, surrogate, 1e-5, None)?;
     }
     let updates_per_s = config.updates.max(1) as f64 / started.elapsed().as_secs_f64();
     Ok(RlBenchReport {
@@ -114,7 +126,7 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
         suite: suite.name.clone(),
         rollouts: starts.len() * options.group_size,
         rollout_steps: round.steps,
-        decisions: round.decisions.len(),
+        decisions: decisions.len(),
         rollout_steps_per_s: round.steps as f64 / rollout_s,
         batch_size: config.batch_size.max(1),
         updates_per_s,

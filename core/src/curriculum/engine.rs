@@ -678,6 +678,7 @@ impl Engine {
                 skipped,
                 action_loss,
                 auxiliary,
+                rl: None,
             };
             self.run.append_metrics(&line)?;
             self.emit(Event::Metrics { stage, line })?;

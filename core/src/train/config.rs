@@ -10,6 +10,7 @@ use crate::train::finetune::FinetuneConfig;
 use crate::train::optimizer::OptimizerConfig;
 use crate::train::recipes::augment::AugmentConfig;
 use crate::train::recipes::auxiliary::AuxiliaryConfig;
+use crate::train::rl::RlConfig;
 use crate::train::schedule::Schedule;
 
 /// A whole training run.
@@ -48,7 +49,8 @@ pub struct TrainConfig {
     /// Which parameters to train (full, frozen vision, head only, LoRA).
     #[serde(default)]
     pub finetune: FinetuneConfig,
-    /// What to train on.
+    /// What to train on (with `[rl]`, the demonstrations of its imitation term, if any).
+    #[serde(default)]
     pub data: DataSection,
     /// Learning-rate schedule.
     #[serde(default)]
@@ -63,6 +65,10 @@ pub struct TrainConfig {
     /// inverse_dynamics, subtask, future_latent); all off by default.
     #[serde(default, skip_serializing_if = "no_auxiliary")]
     pub auxiliary: AuxiliaryConfig,
+    /// Post-training from the policy's own rollouts (GRPO, PPO or DPO) instead of from
+    /// demonstrations alone; see [`crate::train::rl`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rl: Option<RlConfig>,
 }
 
 fn no_auxiliary(auxiliary: &AuxiliaryConfig) -> bool {
@@ -89,7 +95,7 @@ pub struct ModelSection {
 
 /// `[data]`: demonstration datasets (directories written by `praxis demos`), and/or teacher
 /// demonstrations the run records for itself into `RUN/data/` before training.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSection {
     /// Dataset directories, sampled as one.
@@ -181,11 +187,30 @@ impl TrainConfig {
         if self.checkpoint_every == 0 || self.log_every == 0 {
             return bad("checkpoint_every and log_every must be at least 1");
         }
-        if self.data.datasets.is_empty()
+        let no_data = self.data.datasets.is_empty()
             && self.data.record.is_none()
-            && self.data.lerobot.is_none()
-        {
-            return bad("[data] lists no dataset, no LeRobot dataset, and records none");
+            && self.data.lerobot.is_none();
+        match &self.rl {
+            None if no_data => {
+                return bad("[data] lists no dataset, no LeRobot dataset, and records none");
+            }
+            Some(rl) => {
+                if let Err(m) = rl.validate() {
+                    return bad(&m);
+                }
+                if rl.bc_weight > 0.0 && no_data {
+                    return bad("rl.bc_weight needs demonstrations: [data] lists none");
+                }
+                if self.ema_decay.is_some() {
+                    return bad(
+                        "[rl] updates the policy that collected the rollouts; ema_decay is not supported with it",
+                    );
+                }
+                if self.auxiliary.is_active() || self.augment.is_active() {
+                    return bad("[rl] runs do not train [auxiliary] losses or [augment] images");
+                }
+            }
+            None => {}
         }
         if let Some(decay) = self.ema_decay
             && !(0.0..1.0).contains(&decay)

@@ -11,6 +11,43 @@ use crate::train::ema::Ema;
 use crate::train::finetune::{self, FinetuneConfig};
 use crate::train::optimizer::OptimizerConfig;
 use crate::train::recipes::auxiliary::{AuxiliaryConfig, AuxiliaryHeads, AuxiliaryInputs};
+use crate::train::recipes::ppo::ValueHead;
+
+/// An imitation term mixed into an RL or preference update: the action loss on `batch`
+/// (teacher demonstrations) times `weight`, so the policy keeps what it imitated.
+#[derive(Clone, Copy)]
+pub struct Imitation<'a> {
+    /// Demonstration samples.
+    pub batch: &'a HostBatch,
+    /// Weight of their action loss.
+    pub weight: f64,
+}
+
+/// The clipped surrogate's inputs per decision (see [`Learner::clipped_policy_step`]).
+#[derive(Clone, Copy)]
+pub struct Surrogate<'a> {
+    /// Log-probability of every value of every chunk under the sampling policy, in the
+    /// layout of [`Chunks::actions`].
+    pub old_log_probs: &'a [f32],
+    /// Advantage of each decision.
+    pub advantages: &'a [f32],
+    /// Clip range ε of the probability ratio.
+    pub clip: f32,
+    /// Value-head targets (returns) and the value loss's weight, for PPO.
+    pub value_targets: Option<(&'a [f32], f32)>,
+}
+
+/// What one RL or preference update is given per decision of its batch: the executed
+/// actions as values on bin centres `[B × C × A]` and a mask of the credited values.
+#[derive(Clone, Copy)]
+pub struct Chunks<'a> {
+    /// Observations.
+    pub batch: &'a HostBatch,
+    /// Sampled action values, `B × chunk_len × action_dim`.
+    pub actions: &'a [f32],
+    /// 1 on executed values, 0 elsewhere (same layout).
+    pub mask: &'a [f32],
+}
 
 /// What one step measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,10 +105,15 @@ pub struct Learner {
     adapters: bool,
     ema: Option<Ema>,
     auxiliary: Option<Auxiliary>,
+    value: Option<ValueHead>,
 }
 
 /// Mixed into the run seed before the auxiliary heads are drawn.
 const AUXILIARY_SEED: u64 = 0x0061_7578;
+/// Mixed into the run seed before the value head is drawn.
+const VALUE_SEED: u64 = 0x0076_616c;
+/// Largest log-probability ratio PPO exponentiates (keeps `exp` finite on a wild update).
+const MAX_LOG_RATIO: f64 = 20.0;
 
 impl Learner {
     /// Starts training every parameter of `policy` on `device` (plain device; autodiff is
@@ -84,6 +126,7 @@ impl Learner {
             adapters: false,
             ema: None,
             auxiliary: None,
+            value: None,
         }
     }
 
@@ -159,6 +202,34 @@ impl Learner {
                 "the auxiliary heads were built for another look-ahead (or not at all)",
             )),
         }
+    }
+
+    /// Also trains a value head (PPO's critic, [`ValueHead`]), drawn from `seed`.
+    pub fn with_value_head(mut self, seed: u64) -> Self {
+        let width = self.policy.config().width;
+        let head = crate::device::seeded(&self.device, seed ^ VALUE_SEED, || {
+            ValueHead::new(width, &self.device)
+        });
+        self.value = Some(head.train());
+        self
+    }
+
+    /// The value head's estimates for the observations of `batch` (no gradient); fails
+    /// without a value head.
+    pub fn values(&self, batch: &HostBatch) -> Result<Vec<f32>> {
+        let head = self
+            .value
+            .as_ref()
+            .ok_or_else(|| Error::invalid("this learner has no value head"))?;
+        let config = self.policy.config().clone();
+        let policy = self.policy.valid();
+        let input = batch.input(&config, &self.device);
+        let values = head.valid().forward(policy.encode(&input, false).queries);
+        values
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::invalid(format!("cannot read values back: {e:?}")))
     }
 
     /// Starts a moving average at the current weights.
@@ -254,45 +325,85 @@ impl Learner {
                 aux.heads = self.optimizer.step(lr, aux.heads.clone(), head_grads);
             }
         }
+        if let Some(value) = self.value.as_mut() {
+            let head_grads = GradientsParams::from_module(&mut gradients, &*value);
+            if !head_grads.is_empty() {
+                *value = self.optimizer.step(lr, value.clone(), head_grads);
+            }
+        }
         self.policy = self.optimizer.step(lr, self.policy.clone(), grads);
         Ok(grad_norm)
     }
 
-    /// One policy-gradient step (GRPO, `recipes::grpo`): maximises the sum of `weights` ×
-    /// log-probability of `actions` (`[B × C × A]` values on bin centres) under the `bins`
-    /// head, per observation of `batch`. Returns the loss before the update (the negated
-    /// weighted log-likelihood) and the gradient norm; fails for the other heads.
-    pub fn policy_gradient_step(
-        &mut self,
-        batch: &HostBatch,
-        actions: &[f32],
-        weights: &[f32],
-        lr: f64,
-    ) -> Result<StepOutcome> {
-        let config = self.policy.config().clone();
-        let shape = [batch.len(), config.chunk_len, config.action_dim];
+    /// The tensor of `values` shaped like the chunks of `batch` `[B, C, A]`.
+    fn chunk_tensor(&self, values: &[f32], b: usize) -> Result<Tensor<3>> {
+        let config = self.policy.config();
+        let shape = [b, config.chunk_len, config.action_dim];
         let n: usize = shape.iter().product();
-        if actions.len() != n || weights.len() != n {
+        if values.len() != n {
             return Err(Error::invalid(format!(
-                "policy-gradient batch: {} observations need {n} action values and weights, got {} and {}",
-                batch.len(),
-                actions.len(),
-                weights.len()
+                "RL batch: {b} observations need {n} action values, got {}",
+                values.len()
             )));
         }
-        let input = batch.input(&config, &self.device);
+        Ok(Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(values.to_vec(), shape),
+            &self.device,
+        ))
+    }
+
+    fn vector(&self, values: &[f32]) -> Tensor<1> {
+        Tensor::<1>::from_data(
+            burn::tensor::TensorData::new(values.to_vec(), [values.len()]),
+            &self.device,
+        )
+    }
+
+    /// The backbone's query outputs for `chunks.batch` and the log-probability of each
+    /// decision's credited values `[B]` under the `bins` head (with gradient).
+    fn chunk_log_probs(&self, chunks: Chunks<'_>) -> Result<(Tensor<3>, Tensor<1>)> {
+        let config = self.policy.config().clone();
+        let b = chunks.batch.len();
+        let input = chunks.batch.input(&config, &self.device);
         let encoding = self.policy.encode(&input, false);
-        let tensor = |v: &[f32]| {
-            Tensor::<3>::from_data(
-                burn::tensor::TensorData::new(v.to_vec(), shape),
-                &self.device,
-            )
-        };
-        let log_probs = self
+        let actions = self.chunk_tensor(chunks.actions, b)?;
+        let mask = self.chunk_tensor(chunks.mask, b)?;
+        let per_value = self
             .policy
-            .action_log_probs(&encoding, tensor(actions))
-            .ok_or_else(|| Error::invalid("policy-gradient updates need the bins head"))?;
-        let loss = (log_probs * tensor(weights)).sum().neg() / batch.len().max(1) as f64;
+            .action_log_probs(&encoding, actions)
+            .ok_or_else(|| Error::invalid("RL and preference updates need the bins head"))?;
+        let log_probs = (per_value * mask).sum_dim(2).sum_dim(1).reshape([b]);
+        Ok((encoding.queries, log_probs))
+    }
+
+    /// `loss` plus the weighted imitation term, if any.
+    fn with_imitation(
+        &self,
+        loss: Tensor<1>,
+        imitation: Option<Imitation<'_>>,
+    ) -> Result<Tensor<1>> {
+        let Some(imitation) = imitation.filter(|i| i.weight > 0.0 && !i.batch.is_empty()) else {
+            return Ok(loss);
+        };
+        let config = self.policy.config().clone();
+        let input = imitation.batch.input(&config, &self.device);
+        // The bins and l1 heads draw no noise; a fixed stream keeps the call deterministic.
+        let mut rng = crate::train::loader::step_rng(0, 0, 0);
+        let targets = imitation.batch.targets(&config, &mut rng, &self.device)?;
+        Ok(loss
+            + self
+                .policy
+                .loss(&input, &targets)
+                .mul_scalar(imitation.weight))
+    }
+
+    /// Checks `loss`, back-propagates it and steps; the outcome carries `terms`.
+    fn finish(
+        &mut self,
+        loss: Tensor<1>,
+        lr: f64,
+        terms: Vec<(&'static str, f32)>,
+    ) -> Result<StepOutcome> {
         let value = scalar(loss.clone());
         if !value.is_finite() {
             return Err(Error::Numerics(format!("loss is {value}; update skipped")));
@@ -302,8 +413,143 @@ impl Learner {
             loss: value,
             grad_norm,
             action_loss: value,
-            auxiliary: Vec::new(),
+            auxiliary: terms,
         })
+    }
+
+    /// One clipped-surrogate step, the update of GRPO and PPO (`recipes::grpo`,
+    /// `recipes::ppo`): per credited action value (a "token" of the chunk), the ratio `ρ` of
+    /// its probability now to `surrogate.old_log_probs` (the sampling policy's), and the
+    /// objective `min(ρ·A, clip(ρ, 1-ε, 1+ε)·A)` with its decision's advantage `A`, averaged
+    /// over each decision's credited values and then over the batch. With value targets, the
+    /// value head ([`with_value_head`](Self::with_value_head)) is regressed onto them too.
+    /// Logs the surrogate, the value loss, the share of clipped ratios and an estimate of the
+    /// KL divergence from the sampling policy.
+    pub fn clipped_policy_step(
+        &mut self,
+        chunks: Chunks<'_>,
+        surrogate: Surrogate<'_>,
+        lr: f64,
+        imitation: Option<Imitation<'_>>,
+    ) -> Result<StepOutcome> {
+        let b = chunks.batch.len();
+        if surrogate.advantages.len() != b
+            || surrogate.value_targets.is_some_and(|(t, _)| t.len() != b)
+        {
+            return Err(Error::invalid(format!(
+                "clipped-surrogate batch: {b} decisions need {b} advantages (and value targets)"
+            )));
+        }
+        let config = self.policy.config().clone();
+        let input = chunks.batch.input(&config, &self.device);
+        let encoding = self.policy.encode(&input, false);
+        let per_value = self
+            .policy
+            .action_log_probs(&encoding, self.chunk_tensor(chunks.actions, b)?)
+            .ok_or_else(|| Error::invalid("RL updates need the bins head"))?;
+        let mask = self.chunk_tensor(chunks.mask, b)?;
+        let old = self.chunk_tensor(surrogate.old_log_probs, b)?;
+        let log_ratio = ((per_value - old) * mask.clone()).clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO);
+        let ratio = log_ratio.clone().exp();
+        let [_, c, a] = ratio.dims();
+        let adv = self
+            .vector(surrogate.advantages)
+            .reshape([b, 1, 1])
+            .repeat_dim(1, c)
+            .repeat_dim(2, a);
+        let eps = surrogate.clip as f64;
+        let unclipped = ratio.clone() * adv.clone();
+        let clipped = ratio.clone().clamp(1.0 - eps, 1.0 + eps) * adv;
+        let counted = mask
+            .clone()
+            .sum_dim(2)
+            .sum_dim(1)
+            .reshape([b])
+            .clamp_min(1.0);
+        let per_decision = (unclipped.min_pair(clipped) * mask.clone())
+            .sum_dim(2)
+            .sum_dim(1)
+            .reshape([b])
+            / counted;
+        let objective = per_decision.mean().neg();
+        // Diagnostics, as PPO implementations report them, over the credited values.
+        let credited = scalar(mask.clone().sum()).max(1.0);
+        let outside = (ratio
+            .clone()
+            .sub_scalar(1.0)
+            .abs()
+            .greater_elem(eps)
+            .float()
+            * mask.clone())
+        .sum();
+        let clip_fraction = scalar(outside) / credited;
+        let kl = scalar(((log_ratio.clone().exp() - 1.0 - log_ratio) * mask).sum()) / credited;
+        let mut terms = vec![
+            ("policy_loss", scalar(objective.clone())),
+            ("clip_fraction", clip_fraction),
+            ("approx_kl", kl),
+        ];
+        let mut loss = objective;
+        if let Some((targets, weight)) = surrogate.value_targets {
+            let head = self.value.clone().ok_or_else(|| {
+                Error::invalid("value targets need a value head (Learner::with_value_head)")
+            })?;
+            let value_loss = (head.forward(encoding.queries) - self.vector(targets))
+                .powi_scalar(2)
+                .mean();
+            terms.push(("value_loss", scalar(value_loss.clone())));
+            loss = loss + value_loss.mul_scalar(weight as f64);
+        }
+        let loss = self.with_imitation(loss, imitation)?;
+        self.finish(loss, lr, terms)
+    }
+
+    /// One DPO step (`recipes::dpo`): per pair, the margin `Σ_b pair_matrix[p, b] ×
+    /// (log π(b) - reference_log_probs[b])` over the decisions of `chunks`, and the loss
+    /// `-log σ(β · margin)` averaged over the `pairs`. Logs the loss, the share of pairs the
+    /// policy already ranks right, and the mean margin.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dpo_step(
+        &mut self,
+        chunks: Chunks<'_>,
+        reference_log_probs: &[f32],
+        pair_matrix: &[f32],
+        pairs: usize,
+        beta: f32,
+        lr: f64,
+        imitation: Option<Imitation<'_>>,
+    ) -> Result<StepOutcome> {
+        let b = chunks.batch.len();
+        if reference_log_probs.len() != b || pair_matrix.len() != pairs * b || pairs == 0 {
+            return Err(Error::invalid(format!(
+                "DPO batch: {b} decisions need {b} reference log-probabilities and a {pairs}×{b} pair matrix"
+            )));
+        }
+        let (_, log_probs) = self.chunk_log_probs(chunks)?;
+        let log_ratio = (log_probs - self.vector(reference_log_probs)).reshape([b, 1]);
+        let matrix = Tensor::<2>::from_data(
+            burn::tensor::TensorData::new(pair_matrix.to_vec(), [pairs, b]),
+            &self.device,
+        );
+        let margins = matrix.matmul(log_ratio).reshape([pairs]);
+        let margin_values = margins
+            .clone()
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap_or_default();
+        let accuracy = margin_values.iter().filter(|m| **m > 0.0).count() as f32 / pairs as f32;
+        let mean_margin = margin_values.iter().sum::<f32>() / pairs as f32;
+        let preference = burn::tensor::activation::log_sigmoid(margins.mul_scalar(beta as f64))
+            .mean()
+            .neg();
+        let terms = vec![
+            ("preference_loss", scalar(preference.clone())),
+            ("preference_accuracy", accuracy),
+            ("margin", mean_margin),
+        ];
+        let loss = self.with_imitation(preference, imitation)?;
+        self.finish(loss, lr, terms)
     }
 
     fn update(

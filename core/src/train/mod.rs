@@ -9,12 +9,13 @@ pub mod loader;
 pub mod optimizer;
 pub mod pretrain;
 pub mod recipes;
+pub mod rl;
 pub mod run;
 pub mod schedule;
 pub mod trainer;
 
 pub use config::TrainConfig;
 pub use finetune::{FinetuneConfig, FinetuneMode};
-pub use learner::{Learner, StepOutcome};
+pub use learner::{Chunks, Imitation, Learner, StepOutcome, Surrogate};
 pub use optimizer::OptimizerConfig;
 pub use trainer::{Progress, TrainOutcome, resume, train};

@@ -125,6 +125,7 @@ pub fn pretrain(
         finetune: Default::default(),
         augment: Default::default(),
         auxiliary: Default::default(),
+        rl: None,
     };
     let outcome = trainer::train(&out.join("run"), &config, device, stop, progress)?;
     if outcome.interrupted {

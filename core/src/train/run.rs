@@ -42,9 +42,13 @@ pub struct MetricsLine {
     /// The action head's loss alone, when auxiliary losses are on (then `loss` is the total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action_loss: Option<f32>,
-    /// Each auxiliary loss term, unweighted, by name.
+    /// Each auxiliary loss term, unweighted, by name; in RL runs the update's diagnostics
+    /// (`policy_loss`, `value_loss`, `clip_fraction`, `approx_kl`, `preference_accuracy`, ...).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub auxiliary: std::collections::BTreeMap<String, f32>,
+    /// In RL runs, on a round's last update: what the round's rollouts did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rl: Option<crate::train::rl::RoundMetrics>,
 }
 
 /// What `run.json` records.

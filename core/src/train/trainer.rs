@@ -17,6 +17,7 @@ use crate::train::config::TrainConfig;
 use crate::train::ema::Ema;
 use crate::train::learner::Learner;
 use crate::train::loader::{DataMix, Loader, step_rng};
+use crate::train::rl::{self, RlMethod};
 use crate::train::run::{MetricsLine, RunDir, RunInfo};
 
 /// ChaCha stream of the flow-matching noise.
@@ -59,6 +60,9 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     // Everything that can be checked is checked before the run directory exists.
     let (policy, tokenizer) = initial_policy(config, device)?;
+    if let Some(rl) = &config.rl {
+        rl.check_policy(&policy)?;
+    }
     let mut data = open_data(config, policy.config())?;
     let anchor = distill_anchor(config, &policy);
     let policy = crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
@@ -74,7 +78,14 @@ pub fn train(
     if let Some(decay) = config.ema_decay {
         learner = learner.start_ema(decay);
     }
-    let learner = learner.with_auxiliary(config.auxiliary, anchor, config.seed)?;
+    let mut learner = learner.with_auxiliary(config.auxiliary, anchor, config.seed)?;
+    if config
+        .rl
+        .as_ref()
+        .is_some_and(|rl| rl.method == RlMethod::Ppo)
+    {
+        learner = learner.with_value_head(config.seed);
+    }
     let (trainable_params, total_params) = learner.trainable_params();
     let info = RunInfo {
         seed: config.seed,
@@ -142,6 +153,14 @@ pub fn resume(
             false => None,
         };
         learner = learner.with_auxiliary(config.auxiliary, anchor, config.seed)?;
+    }
+    if config
+        .rl
+        .as_ref()
+        .is_some_and(|rl| rl.method == RlMethod::Ppo)
+    {
+        // Like the auxiliary heads, the value head restarts from its seeded initialisation.
+        learner = learner.with_value_head(config.seed);
     }
     if let Some(bytes) = ckpt.optimizer {
         let restored = checkpoint::load_optimizer(&latest, learner.optimizer().clone(), bytes)?;
@@ -253,7 +272,9 @@ fn initial_policy(config: &TrainConfig, device: &ComputeDevice) -> Result<(Polic
     }
 }
 
-fn save(
+/// Writes the learner's policy (and optimizer and training state) as the checkpoint of
+/// `step`, and points `latest` at it.
+pub(crate) fn save(
     run: &RunDir,
     config: &TrainConfig,
     device: &ComputeDevice,
@@ -328,6 +349,26 @@ fn run_steps(
 ) -> Result<TrainOutcome> {
     let model = learner.policy().config().clone();
     let TrainData { datasets, mapping } = data;
+    if let Some(rl_config) = &config.rl {
+        let demos = match datasets.is_empty() {
+            true => None,
+            false => Some(DataMix::new(datasets, model.chunk_len)?),
+        };
+        let reference = match rl_config.method {
+            RlMethod::Dpo => Some(initial_policy(config, device)?.0),
+            _ => None,
+        };
+        let ctx = rl::RlRun {
+            run,
+            config,
+            rl: rl_config,
+            device,
+            tokenizer: &tokenizer,
+            demos: demos.as_ref(),
+            reference: reference.as_ref(),
+        };
+        return rl::run(&ctx, learner, start, stop, progress);
+    }
     let mapping = mapping.as_ref();
     let data = Arc::new(
         DataMix::new(datasets, model.chunk_len)?
@@ -407,6 +448,7 @@ fn run_steps(
                     .iter()
                     .map(|(name, v)| (name.to_string(), *v))
                     .collect(),
+                rl: None,
             })?;
             (window_start, data_s, update_s, window_steps) = (Instant::now(), 0.0, 0.0, 0);
         }

@@ -13,12 +13,20 @@
 //! | `forward_kinematics`, `inverse_dynamics` (`[auxiliary]`) | embodiment awareness: effector from joints; actions between frames t and t+k | [`auxiliary`] |
 //! | `subtask` (`[auxiliary]`) | task comprehension: current sub-goal head | [`auxiliary`] |
 //! | `future_latent` (`[auxiliary]`) | multi-component integration: next frame's patch embeddings | [`auxiliary`] |
-//! | GRPO (`grpo::collect` + `Learner::policy_gradient_step`) | multi-component integration: RL fine-tuning with group-relative 0/1 rewards | [`grpo`] |
+//! | `grpo` (`[rl] method = "grpo"`) | multi-component integration: RL fine-tuning with group-relative 0/1 rewards | [`grpo`] |
+//! | `ppo` (`[rl] method = "ppo"`) | multi-component integration: RL fine-tuning with a value head and GAE | [`ppo`] |
+//! | `dpo` (`[rl] method = "dpo"`) | task comprehension: preference optimisation over ranked pairs of the policy's rollouts | [`dpo`] |
+//!
+//! The three rollout recipes share [`rollouts`] (sampled rollouts of a `bins`-head policy)
+//! and the round loop of [`crate::train::rl`].
 
 pub mod augment;
 pub mod auxiliary;
 pub mod dagger;
+pub mod dpo;
 pub mod grpo;
+pub mod ppo;
+pub mod rollouts;
 pub mod success_band;
 
 /// Recipe names a curriculum stage may use.

@@ -1,0 +1,570 @@
+//! Post-training from the policy's own rollouts: a run whose config has an `[rl]` section
+//! alternates *rounds* of sampled rollouts on a suite ([`rollouts::sample`]) with a fixed
+//! number of updates on what they showed, by one of three recipes:
+//!
+//! - `grpo` ([`grpo`]): group-relative 0/1 success advantages, policy-gradient updates;
+//! - `ppo` ([`ppo`]): a value head, GAE advantages, clipped-surrogate updates;
+//! - `dpo` ([`dpo`]): (best, worst) rollout pairs of each group, preference updates against
+//!   the starting policy.
+//!
+//! Optionally each update also keeps an imitation term on the run's demonstrations
+//! (`bc_weight`, on the batches of `[data]`), so the policy does not forget what it imitated.
+//!
+//! A round's updates all learn from the same rollouts; checkpoints are written at round
+//! boundaries, and a stop request (Ctrl-C) is honoured at the next one. Initial states are
+//! drawn from seeds `seed_base..`, disjoint from the suites' evaluation seeds.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+use crate::device::ComputeDevice;
+use crate::error::{Error, Result};
+use crate::model::{HeadKind, Policy, Tokenizer};
+use crate::sim::{Suite, Variations};
+use crate::train::learner::{Chunks, Imitation, Learner, Surrogate};
+use crate::train::loader::{DataMix, step_rng};
+use crate::train::recipes::dpo::{self, DpoOptions};
+use crate::train::recipes::grpo;
+use crate::train::recipes::ppo::{self, PpoOptions};
+use crate::train::recipes::rollouts::{self, Decision, RolloutOptions, Trajectory};
+use crate::train::run::{MetricsLine, RunDir};
+use crate::train::trainer::{self, Progress, TrainOutcome};
+
+/// Which recipe learns from the rollouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RlMethod {
+    /// Group-relative policy optimisation.
+    Grpo,
+    /// Proximal policy optimisation with a value head.
+    Ppo,
+    /// Direct preference optimisation over ranked rollout pairs.
+    Dpo,
+}
+
+impl RlMethod {
+    /// The name in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            RlMethod::Grpo => "grpo",
+            RlMethod::Ppo => "ppo",
+            RlMethod::Dpo => "dpo",
+        }
+    }
+}
+
+/// `[rl]`: post-training from rollouts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RlConfig {
+    /// The recipe.
+    pub method: RlMethod,
+    /// Suite the rollouts run on (built-in name or TOML path).
+    pub suite: String,
+    /// Its tasks to practise (empty: all).
+    #[serde(default)]
+    pub tasks: Vec<String>,
+    /// Initial states per round (groups).
+    #[serde(default = "default_starts")]
+    pub starts: usize,
+    /// Rollouts per initial state.
+    #[serde(default = "default_group_size")]
+    pub group_size: usize,
+    /// Updates per round (the run's `steps` counts updates).
+    #[serde(default = "default_updates_per_round")]
+    pub updates_per_round: u64,
+    /// Decisions per update (DPO: decisions of all its pairs, chosen and rejected).
+    #[serde(default = "default_minibatch")]
+    pub minibatch: usize,
+    /// Actions of each sampled chunk executed before re-planning.
+    #[serde(default = "default_execute_steps")]
+    pub execute_steps: usize,
+    /// Sampling temperature of the bins head.
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    /// Variations switched on in the rollouts (names as in `praxis eval --variations`).
+    #[serde(default)]
+    pub variations: Vec<String>,
+    /// Clip range ε of GRPO's and PPO's probability ratios.
+    #[serde(default = "default_clip")]
+    pub clip: f32,
+    /// Weight of an imitation term on the run's `[data]` batches (0: none).
+    #[serde(default)]
+    pub bc_weight: f64,
+    /// First seed of the initial states (each round takes the next `starts`).
+    #[serde(default = "default_seed_base")]
+    pub seed_base: u64,
+    /// PPO settings.
+    #[serde(default)]
+    pub ppo: PpoOptions,
+    /// DPO settings.
+    #[serde(default)]
+    pub dpo: DpoOptions,
+}
+
+fn default_starts() -> usize {
+    16
+}
+fn default_group_size() -> usize {
+    8
+}
+fn default_updates_per_round() -> u64 {
+    16
+}
+fn default_minibatch() -> usize {
+    64
+}
+fn default_execute_steps() -> usize {
+    4
+}
+fn default_temperature() -> f32 {
+    1.0
+}
+fn default_clip() -> f32 {
+    0.2
+}
+fn default_seed_base() -> u64 {
+    100_000
+}
+
+/// Mixed into the run seed for the rollouts' action sampling.
+const ROLLOUT_SALT: u64 = 0x726f_6c6c;
+/// ChaCha stream of the minibatch draws.
+const DRAW_STREAM: u64 = 5;
+
+impl RlConfig {
+    /// Checks what can be checked without a policy: counts, the suite and its tasks, the
+    /// variations.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.starts == 0 || self.updates_per_round == 0 || self.minibatch == 0 {
+            return Err(
+                "rl.starts, rl.updates_per_round and rl.minibatch must be at least 1".into(),
+            );
+        }
+        if self.method != RlMethod::Ppo && self.group_size < 2 {
+            return Err(format!(
+                "rl.group_size must be at least 2 for {} (it compares rollouts of one initial state)",
+                self.method.name()
+            ));
+        }
+        if self.group_size == 0 {
+            return Err("rl.group_size must be at least 1".into());
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err("rl.temperature must be a positive number".into());
+        }
+        if !(self.bc_weight.is_finite() && self.bc_weight >= 0.0) {
+            return Err("rl.bc_weight must be 0 or more".into());
+        }
+        if !(self.clip > 0.0 && self.clip < 1.0) {
+            return Err("rl.clip must be in (0, 1)".into());
+        }
+        let p = &self.ppo;
+        if !(0.0..=1.0).contains(&p.gamma)
+            || !(0.0..=1.0).contains(&p.lambda)
+            || !(p.value_weight >= 0.0)
+        {
+            return Err(
+                "rl.ppo: gamma and lambda must be in [0, 1], value_weight 0 or more".into(),
+            );
+        }
+        if !(self.dpo.beta > 0.0) || self.dpo.decisions_per_trajectory == 0 {
+            return Err(
+                "rl.dpo: beta must be positive and decisions_per_trajectory at least 1".into(),
+            );
+        }
+        if self.method == RlMethod::Dpo && self.minibatch < 2 * self.dpo.decisions_per_trajectory {
+            return Err(format!(
+                "rl.minibatch ({}) must hold at least one pair: 2 × rl.dpo.decisions_per_trajectory = {}",
+                self.minibatch,
+                2 * self.dpo.decisions_per_trajectory
+            ));
+        }
+        self.suite_and_tasks()
+            .map(|_| ())
+            .map_err(|e| e.to_string())?;
+        self.variations().map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// The suite and the tasks practised; fails on an unknown suite or task.
+    pub fn suite_and_tasks(&self) -> Result<(Suite, Vec<String>)> {
+        let suite = Suite::resolve(&self.suite).map_err(|e| Error::invalid(e.to_string()))?;
+        let known: Vec<String> = suite.tasks.iter().map(|t| t.name.clone()).collect();
+        if let Some(bad) = self.tasks.iter().find(|t| !known.contains(t)) {
+            return Err(Error::invalid(format!(
+                "rl.tasks: suite `{}` has no task `{bad}` (it has {})",
+                suite.name,
+                known.join(", ")
+            )));
+        }
+        let tasks = if self.tasks.is_empty() {
+            known
+        } else {
+            self.tasks.clone()
+        };
+        Ok((suite, tasks))
+    }
+
+    fn variations(&self) -> Result<Variations> {
+        let names = if self.variations.is_empty() {
+            "none".to_string()
+        } else {
+            self.variations.join(",")
+        };
+        names
+            .parse()
+            .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string()))
+    }
+
+    /// Checks the config against the policy it will train.
+    pub fn check_policy(&self, policy: &Policy) -> Result<()> {
+        if policy.config().head != HeadKind::Bins {
+            return Err(Error::invalid(format!(
+                "[rl] method {} samples actions and needs their log-probabilities: the policy must have the bins head, this one has {}",
+                self.method.name(),
+                policy.config().head
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What one round's rollouts did, logged with the round's last update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundMetrics {
+    /// Round index (from 0).
+    pub round: u64,
+    /// Rollouts run.
+    pub rollouts: usize,
+    /// Share of them that completed the task.
+    pub success_rate: f64,
+    /// Control steps simulated.
+    pub rollout_steps: usize,
+    /// Re-plans.
+    pub decisions: usize,
+    /// GRPO: groups with mixed outcomes; DPO: preference pairs; PPO: all groups.
+    pub groups_used: usize,
+    /// Seconds spent on rollouts.
+    pub rollout_s: f64,
+}
+
+/// What a round gives the updates to learn from.
+enum Experience {
+    /// GRPO: the decisions with a non-zero advantage; PPO: every decision, with its return.
+    Advantaged(Vec<Decision>, Option<Vec<f32>>),
+    /// DPO: the paired trajectories and the pairs.
+    Pairs(Vec<Trajectory>, Vec<dpo::Pair>),
+}
+
+impl Experience {
+    fn is_empty(&self) -> bool {
+        match self {
+            Experience::Advantaged(d, _) => d.is_empty(),
+            Experience::Pairs(_, p) => p.is_empty(),
+        }
+    }
+}
+
+/// Everything an RL run needs besides the learner.
+pub struct RlRun<'a> {
+    /// The run directory.
+    pub run: &'a RunDir,
+    /// The whole training config (its `[rl]` is the one run).
+    pub config: &'a crate::train::TrainConfig,
+    /// Its `[rl]` section.
+    pub rl: &'a RlConfig,
+    /// Where training runs (recorded in checkpoints).
+    pub device: &'a ComputeDevice,
+    /// Tokenizer of the policy.
+    pub tokenizer: &'a Tokenizer,
+    /// Demonstrations for the imitation term (`None` when `bc_weight` is 0).
+    pub demos: Option<&'a DataMix>,
+    /// DPO's reference: the policy the run started from.
+    pub reference: Option<&'a Policy>,
+}
+
+/// Runs rounds from update `start` (a round boundary) until `config.steps` updates are done,
+/// writing metrics and checkpoints; stops early (with a checkpoint) at the first round
+/// boundary after `stop` is set.
+pub fn run(
+    ctx: &RlRun<'_>,
+    mut learner: Learner,
+    start: u64,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(Progress),
+) -> Result<TrainOutcome> {
+    let RlRun {
+        run,
+        config,
+        rl,
+        tokenizer,
+        ..
+    } = *ctx;
+    let (suite, tasks) = rl.suite_and_tasks()?;
+    let options = RolloutOptions {
+        group_size: rl.group_size,
+        execute_steps: rl.execute_steps,
+        temperature: rl.temperature,
+        variations: rl.variations()?,
+    };
+    let per_round = rl.updates_per_round;
+    let save = |learner: &Learner, step: u64| {
+        trainer::save(run, config, ctx.device, learner, tokenizer, None, step)
+    };
+    let mut checkpoint = run.latest()?.unwrap_or_default();
+    let (mut skipped, mut bad_in_a_row) = (0u64, 0u32);
+    let mut last_loss = f32::NAN;
+    let mut step = start;
+    while step < config.steps {
+        if stop.load(Ordering::Relaxed) {
+            let checkpoint = save(&learner, step)?;
+            return Ok(TrainOutcome {
+                step,
+                last_loss,
+                checkpoint,
+                interrupted: true,
+            });
+        }
+        let round = step / per_round;
+        let started = Instant::now();
+        let policy = learner.policy();
+        let starts = rollouts::starts(&tasks, rl.starts, rl.seed_base + round * rl.starts as u64);
+        let mut trajectories = rollouts::sample(
+            &policy,
+            tokenizer,
+            &suite,
+            &starts,
+            &options,
+            rollouts::round_seed(config.seed, ROLLOUT_SALT, round),
+        )?;
+        let stats = rollouts::stats(&trajectories);
+        let (experience, groups_used) = match rl.method {
+            RlMethod::Grpo => {
+                let used = grpo::assign_advantages(&mut trajectories, starts.len());
+                let signal = trajectories
+                    .into_iter()
+                    .flat_map(|t| t.decisions)
+                    .filter(|d| d.advantage != 0.0)
+                    .collect();
+                (Experience::Advantaged(signal, None), used)
+            }
+            RlMethod::Ppo => {
+                let all: Vec<&Decision> = trajectories.iter().flat_map(|t| &t.decisions).collect();
+                let mut values = Vec::with_capacity(all.len());
+                for chunk in all.chunks(rl.minibatch.max(1)) {
+                    let (batch, _, _) = rollouts::update_inputs(&policy, tokenizer, chunk)?;
+                    values.extend(learner.values(&batch)?);
+                }
+                let returns = ppo::assign_advantages(&mut trajectories, &values, &rl.ppo);
+                let decisions = trajectories.into_iter().flat_map(|t| t.decisions).collect();
+                (
+                    Experience::Advantaged(decisions, Some(returns)),
+                    starts.len(),
+                )
+            }
+            RlMethod::Dpo => {
+                let pairs = dpo::pairs(&trajectories, starts.len(), rl.dpo.margin);
+                let n = pairs.len();
+                (Experience::Pairs(trajectories, pairs), n)
+            }
+        };
+        let metrics = RoundMetrics {
+            round,
+            rollouts: stats.rollouts,
+            success_rate: stats.success_rate,
+            rollout_steps: stats.steps,
+            decisions: stats.decisions,
+            groups_used,
+            rollout_s: started.elapsed().as_secs_f64(),
+        };
+        let mut draw = step_rng(config.seed, round, DRAW_STREAM);
+        let end = ((round + 1) * per_round).min(config.steps);
+        let updates_started = Instant::now();
+        let mut last = None;
+        while step < end {
+            let lr = config.schedule.lr_at(step, config.steps);
+            let demos = match ctx.demos.filter(|_| rl.bc_weight > 0.0) {
+                Some(mix) => Some(mix.batch(
+                    policy.config(),
+                    tokenizer,
+                    config.batch_size,
+                    config.seed,
+                    step,
+                )?),
+                None => None,
+            };
+            let imitation = demos.as_ref().map(|batch| Imitation {
+                batch,
+                weight: rl.bc_weight,
+            });
+            let outcome = if experience.is_empty() {
+                skipped += 1;
+                None
+            } else {
+                match update(
+                    ctx,
+                    &mut learner,
+                    &experience,
+                    &policy,
+                    &mut draw,
+                    lr,
+                    imitation,
+                ) {
+                    Ok(outcome) => {
+                        bad_in_a_row = 0;
+                        last_loss = outcome.loss;
+                        Some(outcome)
+                    }
+                    Err(Error::Numerics(why)) => {
+                        bad_in_a_row += 1;
+                        skipped += 1;
+                        eprintln!("step {}: {why}", step + 1);
+                        if bad_in_a_row >= config.max_bad_steps {
+                            return Err(Error::Numerics(format!(
+                                "{bad_in_a_row} non-finite updates in a row at step {}; stopped, the last good checkpoint is {}",
+                                step + 1,
+                                checkpoint.display()
+                            )));
+                        }
+                        None
+                    }
+                    Err(other) => return Err(other),
+                }
+            };
+            if outcome.is_some() {
+                last = outcome;
+            }
+            step += 1;
+            let round_end = step == end;
+            if step % config.log_every == 0 || round_end {
+                let mut line = metrics_line(step, last.as_ref(), lr, skipped);
+                if round_end {
+                    let updates_s = updates_started.elapsed().as_secs_f64();
+                    line.update_ms = updates_s * 1e3 / (end - round * per_round).max(1) as f64;
+                    line.rl = Some(metrics.clone());
+                }
+                run.append_metrics(&line)?;
+            }
+            progress(Progress {
+                step,
+                total: config.steps,
+                loss: last_loss,
+            });
+        }
+        let due = step / config.checkpoint_every
+            > (step - (end - round * per_round)) / config.checkpoint_every;
+        if due || step == config.steps {
+            checkpoint = save(&learner, step)?;
+        }
+    }
+    Ok(TrainOutcome {
+        step,
+        last_loss,
+        checkpoint,
+        interrupted: false,
+    })
+}
+
+/// One update on a round's experience.
+fn update(
+    ctx: &RlRun<'_>,
+    learner: &mut Learner,
+    experience: &Experience,
+    policy: &Policy,
+    draw: &mut impl rand::Rng,
+    lr: f64,
+    imitation: Option<Imitation<'_>>,
+) -> Result<crate::train::StepOutcome> {
+    let (rl, tokenizer) = (ctx.rl, ctx.tokenizer);
+    let mut pick =
+        |n: usize, k: usize| -> Vec<usize> { (0..k).map(|_| draw.random_range(0..n)).collect() };
+    match experience {
+        Experience::Advantaged(decisions, returns) => {
+            let picked = pick(decisions.len(), rl.minibatch);
+            let chosen: Vec<&Decision> = picked.iter().map(|&i| &decisions[i]).collect();
+            let (batch, actions, mask) = rollouts::update_inputs(policy, tokenizer, &chosen)?;
+            let old: Vec<f32> = chosen
+                .iter()
+                .flat_map(|d| d.value_log_probs.iter().copied())
+                .collect();
+            let adv: Vec<f32> = chosen.iter().map(|d| d.advantage).collect();
+            let targets: Option<Vec<f32>> = returns
+                .as_ref()
+                .map(|r| picked.iter().map(|&i| r[i]).collect());
+            let chunks = Chunks {
+                batch: &batch,
+                actions: &actions,
+                mask: &mask,
+            };
+            let surrogate = Surrogate {
+                old_log_probs: &old,
+                advantages: &adv,
+                clip: rl.clip,
+                value_targets: targets.as_deref().map(|t| (t, rl.ppo.value_weight)),
+            };
+            learner.clipped_policy_step(chunks, surrogate, lr, imitation)
+        }
+        Experience::Pairs(trajectories, pairs) => {
+            let per = rl.dpo.decisions_per_trajectory;
+            let count = (rl.minibatch / (2 * per)).max(1);
+            let chosen_pairs: Vec<dpo::Pair> = pick(pairs.len(), count)
+                .into_iter()
+                .map(|i| pairs[i])
+                .collect();
+            let slots = dpo::draw_decisions(trajectories, &chosen_pairs, per, draw);
+            let decisions: Vec<&Decision> = slots
+                .iter()
+                .map(|&(t, d)| &trajectories[t].decisions[d])
+                .collect();
+            let (batch, actions, mask) = rollouts::update_inputs(policy, tokenizer, &decisions)?;
+            let reference = ctx
+                .reference
+                .ok_or_else(|| Error::invalid("DPO needs its reference policy"))?;
+            let reference_lp = rollouts::chunk_log_probs(reference, &batch, &actions, &mask)?;
+            let matrix = dpo::pair_matrix(chosen_pairs.len(), per);
+            let chunks = Chunks {
+                batch: &batch,
+                actions: &actions,
+                mask: &mask,
+            };
+            learner.dpo_step(
+                chunks,
+                &reference_lp,
+                &matrix,
+                chosen_pairs.len(),
+                rl.dpo.beta,
+                lr,
+                imitation,
+            )
+        }
+    }
+}
+
+/// A metrics line for an RL update (loss and diagnostics of the last update that ran).
+fn metrics_line(
+    step: u64,
+    outcome: Option<&crate::train::StepOutcome>,
+    lr: f64,
+    skipped: u64,
+) -> MetricsLine {
+    let (loss, grad_norm, terms) = match outcome {
+        Some(o) => (o.loss, o.grad_norm, o.auxiliary.clone()),
+        None => (f32::NAN, f32::NAN, Vec::new()),
+    };
+    MetricsLine {
+        step,
+        loss,
+        grad_norm,
+        lr,
+        samples_per_s: 0.0,
+        data_ms: 0.0,
+        update_ms: 0.0,
+        skipped,
+        action_loss: None,
+        auxiliary: terms.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        rl: None,
+    }
+}
