@@ -23,6 +23,7 @@ fn demos(dir: &std::path::Path) -> Dataset {
             image_size: 64,
             seed: 5,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

@@ -188,3 +188,79 @@ fn the_moving_average_lags_the_weights() {
     );
     assert_eq!(ema.updates(), 20);
 }
+
+/// A new body: the proprioception projection is drawn afresh, then trained with the head
+/// and the adapters; nothing else moves.
+#[test]
+fn reinit_draws_a_new_state_projection_and_trains_it_with_lora() {
+    let finetune = FinetuneConfig {
+        mode: FinetuneMode::Lora,
+        rank: 2,
+        targets: vec!["attention.qkv".into()],
+        reinit: vec!["state_embed".into()],
+        ..FinetuneConfig::default()
+    };
+    let policy = base_policy();
+    let before = named_params(&policy);
+    let fresh =
+        praxis_core::device::seeded(&Device::flex(), 5, || finetune.reinitialize(policy)).unwrap();
+    let redrawn = named_params(&fresh);
+    let moved_by_reinit = changed(&before, &redrawn);
+    assert_eq!(
+        moved_by_reinit,
+        vec![
+            "state_embed.weight".to_string(),
+            "state_embed.bias".to_string()
+        ],
+        "only the named layer is redrawn"
+    );
+    let weight = redrawn
+        .iter()
+        .find(|p| p.name == "state_embed.weight")
+        .unwrap();
+    let bound = 1.0 / (weight.shape[0] as f32).sqrt();
+    assert!(weight.values.iter().all(|v| v.abs() <= bound));
+    assert!(
+        redrawn
+            .iter()
+            .find(|p| p.name == "state_embed.bias")
+            .unwrap()
+            .values
+            .iter()
+            .all(|v| *v == 0.0)
+    );
+
+    let mut learner = Learner::prepared(
+        finetune.prepare(fresh).unwrap(),
+        &finetune,
+        &OptimizerConfig::default(),
+        &Device::flex(),
+    );
+    let tokenizer = bench_tokenizer();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let config = learner.policy().config().clone();
+    let batch = synthetic_batch(&config, &tokenizer, 4, &mut rng, true).unwrap();
+    for _ in 0..3 {
+        learner.step(&batch, 1e-2, &mut rng).unwrap();
+    }
+    let moved = changed(&redrawn, &named_params(&learner.policy()));
+    assert!(
+        moved.iter().any(|n| n.starts_with("state_embed")),
+        "{moved:?}"
+    );
+    assert!(
+        moved.iter().all(|n| n.starts_with("state_embed")
+            || n.starts_with("l1.")
+            || n.contains("attention.qkv")),
+        "{moved:?}"
+    );
+    let bad = FinetuneConfig {
+        reinit: vec!["elbow".into()],
+        ..FinetuneConfig::default()
+    };
+    let err = bad.reinitialize(base_policy()).unwrap_err().to_string();
+    assert!(
+        err.contains("finetune.reinit") && err.contains("elbow"),
+        "{err}"
+    );
+}

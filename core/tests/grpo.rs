@@ -37,6 +37,7 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
             image_size: 64,
             seed: 3,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

@@ -24,6 +24,7 @@ fn record(dir: &Path, suite: &str, episodes: usize) -> PathBuf {
             image_size: 64,
             seed: 1,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

@@ -32,6 +32,7 @@ fn record(dir: &Path, episodes: usize, image_size: u32) -> Dataset {
             image_size,
             seed: 3,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

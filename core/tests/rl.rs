@@ -34,6 +34,7 @@ fn record(dir: &Path, episodes: usize) -> std::path::PathBuf {
             image_size: 64,
             seed: 3,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

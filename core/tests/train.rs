@@ -22,6 +22,7 @@ fn demos(dir: &Path) -> PathBuf {
             image_size: 64,
             seed: 0,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

@@ -54,6 +54,11 @@ pub struct DemosArgs {
     /// Keep episodes in which the teacher failed.
     #[arg(long)]
     pub keep_failures: bool,
+    /// Held-out variations to record under (distractors, colour-shift, lighting,
+    /// camera-jitter, paraphrase, unseen-embodiment, all, none); `unseen-embodiment` records
+    /// the 4-joint arm.
+    #[arg(long, default_value = "none")]
+    pub variations: String,
     /// Dataset format to write.
     #[arg(long, value_enum, default_value_t = Format::Praxis)]
     pub format: Format,
@@ -90,6 +95,7 @@ pub fn run(args: &DemosArgs) -> anyhow::Result<()> {
         image_size: args.image_size,
         seed: args.seed,
         keep_failures: args.keep_failures,
+        variations: args.variations.parse()?,
     };
     let bar = ProgressBar::new(args.episodes as u64);
     bar.set_style(

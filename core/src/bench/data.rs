@@ -160,6 +160,7 @@ fn record(config: &DataBenchConfig, scratch: &std::path::Path) -> Result<PathBuf
             image_size: 64,
             seed: 0,
             keep_failures: false,
+            variations: Default::default(),
         },
         &mut |_| {},
     )

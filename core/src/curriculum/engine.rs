@@ -1070,6 +1070,7 @@ fn record_demos(run: &RunDir, spec: &CurriculumSpec, suite: &Suite) -> Result<()
                 image_size: 64,
                 seed: spec.seed + 10_000 * k as u64,
                 keep_failures: false,
+                variations: Default::default(),
             },
             &mut |_| {},
         )

@@ -33,6 +33,9 @@ pub struct RecordOptions {
     pub seed: u64,
     /// Also keep episodes in which the teacher failed.
     pub keep_failures: bool,
+    /// Held-out variations switched on while recording (e.g. `unseen_embodiment` records the
+    /// 4-joint arm).
+    pub variations: crate::sim::Variations,
 }
 
 impl Default for RecordOptions {
@@ -45,6 +48,7 @@ impl Default for RecordOptions {
             image_size: 64,
             seed: 0,
             keep_failures: false,
+            variations: Default::default(),
         }
     }
 }
@@ -131,6 +135,7 @@ pub fn record_suite_demos(
     }
     let config = EnvConfig {
         image_size: options.image_size,
+        variations: options.variations,
         ..EnvConfig::default()
     };
     let probe = Env::new(&suite, &suite.tasks[0].name, config)?;

@@ -119,6 +119,10 @@ pub struct RecordSection {
     /// Teacher action noise (normalised units).
     #[serde(default)]
     pub noise: f32,
+    /// Held-out variations to record under (names as in `praxis eval --variations`);
+    /// `["unseen-embodiment"]` records the 4-joint arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variations: Vec<String>,
 }
 
 fn default_batch() -> usize {
@@ -219,6 +223,15 @@ impl TrainConfig {
         }
         if !(self.schedule.lr.is_finite() && self.schedule.lr > 0.0) {
             return bad("schedule.lr must be a positive number");
+        }
+        if let Some(record) = &self.data.record
+            && !record.variations.is_empty()
+            && let Err(e) = record
+                .variations
+                .join(",")
+                .parse::<crate::sim::Variations>()
+        {
+            return bad(&format!("data.record.variations: {e}"));
         }
         if let Err(m) = self.augment.validate() {
             return bad(&m);

@@ -45,6 +45,10 @@ pub struct FinetuneConfig {
     pub targets: Vec<String>,
     /// Layers trained in full next to the adapters (e.g. `state_embed` for a new arm).
     pub trainable: Vec<String>,
+    /// Layers drawn afresh when the run starts, then trained in full (in every mode), e.g.
+    /// `state_embed`: a new proprioception projection for a body whose joint readings mean
+    /// something else than the base's.
+    pub reinit: Vec<String>,
 }
 
 impl Default for FinetuneConfig {
@@ -60,6 +64,7 @@ impl Default for FinetuneConfig {
                 "mlp_out".into(),
             ],
             trainable: Vec::new(),
+            reinit: Vec::new(),
         }
     }
 }
@@ -94,6 +99,14 @@ fn regex_escape(text: &str) -> String {
 impl FinetuneConfig {
     /// Checks the settings against the policy they will be applied to.
     pub fn validate(&self, policy: &Policy) -> Result<()> {
+        let names = crate::model::params::param_names(policy);
+        for part in &self.reinit {
+            if !names.iter().any(|n| n.contains(part.as_str())) {
+                return Err(Error::invalid(format!(
+                    "finetune.reinit: no parameter path contains '{part}' (paths look like 'state_embed.weight')"
+                )));
+            }
+        }
         if self.mode != FinetuneMode::Lora {
             return Ok(());
         }
@@ -106,7 +119,6 @@ impl FinetuneConfig {
         if self.targets.is_empty() {
             return Err(Error::invalid("finetune.targets names no layer to adapt"));
         }
-        let names = crate::model::params::param_names(policy);
         for part in self.targets.iter().chain(&self.trainable) {
             if !names.iter().any(|n| n.contains(part.as_str())) {
                 return Err(Error::invalid(format!(
@@ -124,17 +136,35 @@ impl FinetuneConfig {
         self.validate(&policy)?;
         Ok(match self.mode {
             FinetuneMode::Full => policy,
-            FinetuneMode::FrozenVision => policy.freeze_group(regex_group(VISION_PATHS)?),
+            FinetuneMode::FrozenVision => {
+                let frozen = regex_group(VISION_PATHS)?;
+                let frozen = match self.reinit.is_empty() {
+                    true => frozen,
+                    false => frozen.exclude(paths_containing(&self.reinit)?),
+                };
+                policy.freeze_group(frozen)
+            }
             FinetuneMode::HeadOnly => {
-                policy.freeze_group(ParamGroup::all().exclude(regex_group(HEAD_PATHS)?))
+                let mut kept = regex_group(HEAD_PATHS)?;
+                if !self.reinit.is_empty() {
+                    kept = regex_group(&format!(
+                        "{HEAD_PATHS}|({})",
+                        self.reinit
+                            .iter()
+                            .map(|p| regex_escape(p))
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    ))?;
+                }
+                policy.freeze_group(ParamGroup::all().exclude(kept))
             }
             FinetuneMode::Lora => {
                 let targets = paths_containing(&self.targets)?;
                 let lora = Lora::new(self.rank, self.alpha).set_param_group(targets);
                 let mut thawed = vec![HEAD_PATHS.to_string()];
-                if !self.trainable.is_empty() {
-                    let escaped: Vec<String> =
-                        self.trainable.iter().map(|p| regex_escape(p)).collect();
+                let full: Vec<&String> = self.trainable.iter().chain(&self.reinit).collect();
+                if !full.is_empty() {
+                    let escaped: Vec<String> = full.iter().map(|p| regex_escape(p)).collect();
                     thawed.push(format!("({})", escaped.join("|")));
                 }
                 // `apply_lora` froze every base tensor and left the factors trainable; thaw
@@ -145,9 +175,63 @@ impl FinetuneConfig {
         })
     }
 
+    /// Draws the [`reinit`](Self::reinit) layers of `policy` afresh (call once, when a run
+    /// starts, before [`prepare`](Self::prepare); a resumed run keeps what it trained). Weights
+    /// are uniform in ±1/√fan-in as a fresh `Linear`'s, biases zero; they come from the
+    /// generator of the policy's device: seed it first.
+    pub fn reinitialize(&self, policy: Policy) -> Result<Policy> {
+        if self.reinit.is_empty() {
+            return Ok(policy);
+        }
+        self.validate(&policy)?;
+        let mut redraw = Redraw {
+            parts: &self.reinit,
+            path: Vec::new(),
+        };
+        Ok(policy.map(&mut redraw))
+    }
+
     /// Whether checkpoints must merge adapters before saving.
     pub fn has_adapters(&self) -> bool {
         self.mode == FinetuneMode::Lora
+    }
+}
+
+/// Replaces the parameters whose path contains one of `parts` with fresh draws.
+struct Redraw<'a> {
+    parts: &'a [String],
+    path: Vec<String>,
+}
+
+impl burn::module::ModuleMapper for Redraw<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
+        if !self.parts.iter().any(|p| path.contains(p.as_str())) {
+            return param;
+        }
+        param.map(|tensor| {
+            let dims = tensor.dims();
+            let device = tensor.device();
+            let fresh = if D >= 2 {
+                let bound = 1.0 / (dims[0].max(1) as f64).sqrt();
+                Tensor::random(
+                    dims,
+                    burn::tensor::Distribution::Uniform(-bound, bound),
+                    &device,
+                )
+            } else {
+                Tensor::zeros(dims, &device)
+            };
+            fresh.set_require_grad(tensor.is_require_grad())
+        })
     }
 }
 

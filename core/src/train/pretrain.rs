@@ -90,6 +90,7 @@ pub fn pretrain(
                 image_size: 64,
                 seed: options.seed * 1000 + i as u64,
                 keep_failures: false,
+                variations: Default::default(),
             },
             &mut |_| {},
         )

@@ -66,7 +66,9 @@ pub fn train(
     let mut data = open_data(config, policy.config())?;
     let anchor = distill_anchor(config, &policy);
     let policy = crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
-        config.finetune.prepare(policy)
+        config
+            .finetune
+            .prepare(config.finetune.reinitialize(policy)?)
     })?;
     let run = RunDir::create(run_dir)?;
     let (config, recorded) = record_data(&run, config)?;
@@ -198,6 +200,7 @@ fn record_data(run: &RunDir, config: &TrainConfig) -> Result<(TrainConfig, Optio
                 image_size: 64,
                 seed: config.seed,
                 keep_failures: false,
+                variations: variations(&record.variations)?,
             },
             &mut |_| {},
         )
@@ -209,6 +212,17 @@ fn record_data(run: &RunDir, config: &TrainConfig) -> Result<(TrainConfig, Optio
             .push(std::path::absolute(&dir).unwrap_or(dir));
     }
     Ok((resolved, recorded))
+}
+
+/// Parses variation names (none when empty).
+fn variations(names: &[String]) -> Result<crate::sim::Variations> {
+    match names.is_empty() {
+        true => Ok(Default::default()),
+        false => names
+            .join(",")
+            .parse()
+            .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string())),
+    }
 }
 
 fn suite_dir_name(suite: &str) -> String {
