@@ -37,8 +37,9 @@ pub enum Command {
     Eval(commands::eval::EvalArgs),
     /// Run a staged curriculum (cognitive → associative → autonomous) and steer it.
     Curriculum(commands::curriculum::CurriculumArgs),
-    /// Compare the curriculum's stages in order against all signals at once and the stages
-    /// reversed, at equal compute (the curriculum ablation table).
+    /// Measure the post-training recipes against their baselines at equal budget
+    /// (--recipes PROTOCOL), or a curriculum's stages in order against all signals at once
+    /// and the stages reversed, at equal compute (--curriculum FILE).
     Report(commands::report::ReportArgs),
     /// Write a PNG frame strip or an animated GIF of a scripted-teacher episode.
     Render(commands::render::RenderArgs),
@@ -67,6 +68,6 @@ pub enum BenchTarget {
     /// LeRobot video decoding frames/s and the share of training step time spent waiting for
     /// data.
     Data(commands::bench_data::BenchDataArgs),
-    /// RL rollout steps/s (GRPO sampling from the bins head) and policy-gradient updates/s.
+    /// RL rollout steps/s (GRPO sampling from the bins head) and GRPO updates/s.
     Rl(commands::bench_rl::BenchRlArgs),
 }

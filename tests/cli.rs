@@ -540,3 +540,179 @@ fn lerobot_datasets_are_written_trained_on_and_evaluated_open_loop() {
     assert_one_line_error(&out, "v2.1");
     assert!(!dir.path().join("run2").exists());
 }
+
+/// A tiny recipe protocol: imitation, GRPO on top of it, and a one-stage curriculum, on xs.
+fn tiny_protocol(dir: &Path) -> std::path::PathBuf {
+    let imitation = r#"
+steps = 8
+batch_size = 8
+checkpoint_every = 8
+[model]
+preset = "xs"
+head = "bins"
+[data.record]
+suite = "goal"
+episodes = 6
+"#;
+    let grpo = r#"
+steps = 2
+batch_size = 8
+checkpoint_every = 2
+[model]
+preset = "xs"
+head = "bins"
+[rl]
+method = "grpo"
+suite = "goal"
+tasks = ["reach-purple"]
+starts = 2
+group_size = 2
+updates_per_round = 2
+minibatch = 8
+"#;
+    let curriculum = r#"
+name = "one-stage"
+suite = "goal"
+preset = "xs"
+batch_size = 8
+eval_every = 10
+demos = 7
+[[stages]]
+name = "cognitive"
+signals = { imitation = 1.0 }
+[stages.gate]
+budget = 10
+success = 1.0
+min_episodes = 20
+"#;
+    let protocol = r#"
+name = "tiny"
+description = "three runs on xs"
+[[runs]]
+name = "imitation"
+recipe = "imitation"
+category = "baseline"
+config = "imitation.toml"
+eval = [{ suite = "goal" }]
+[[runs]]
+name = "grpo"
+recipe = "GRPO"
+category = "multi-component integration"
+config = "grpo.toml"
+init_from = "imitation"
+baseline = "imitation"
+eval = [{ suite = "goal" }]
+note = "two updates of RL on top of imitation"
+[[runs]]
+name = "curriculum"
+recipe = "one stage"
+category = "baseline"
+curriculum = "curriculum.toml"
+baseline = "imitation"
+eval = [{ suite = "goal" }, { suite = "goal", variations = ["lighting"] }]
+"#;
+    for (name, text) in [
+        ("imitation.toml", imitation),
+        ("grpo.toml", grpo),
+        ("curriculum.toml", curriculum),
+        ("protocol.toml", protocol),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir.join("protocol.toml")
+}
+
+#[test]
+fn report_measures_recipes_against_their_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = tiny_protocol(dir.path());
+    let out_dir = dir.path().join("report");
+    let args = [
+        "report",
+        "--recipes",
+        protocol.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let out = praxis(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = std::fs::read_to_string(out_dir.join("recipes.md")).unwrap();
+    assert_eq!(stdout(&out), table);
+    for row in [
+        "| imitation | baseline | goal | ",
+        "| GRPO | multi-component integration | goal | ",
+        "| one stage | baseline | goal (lighting) | ",
+    ] {
+        assert!(table.contains(row), "missing '{row}' in:\n{table}");
+    }
+    assert!(
+        table.contains("two updates of RL on top of imitation"),
+        "{table}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("recipes.json")).unwrap())
+            .unwrap();
+    let runs = results.as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[0]["updates"], 8);
+    assert_eq!(runs[1]["updates"], 2);
+    assert_eq!(runs[2]["updates"], 10);
+    // imitation recorded its demonstrations; GRPO labelled nothing; the curriculum recorded its own
+    assert!(runs[0]["teacher_labels"].as_u64().unwrap() > 0);
+    assert_eq!(runs[1]["teacher_labels"], 0);
+    assert!(runs[2]["teacher_labels"].as_u64().unwrap() > 0);
+    for name in ["imitation", "grpo", "curriculum"] {
+        assert!(
+            out_dir
+                .join(name)
+                .join("seed-0")
+                .join("result.json")
+                .is_file()
+        );
+    }
+    // a second call reuses every finished run and prints the same table
+    let again = praxis(&args);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), table);
+    // bad protocols are refused before anything trains
+    let text = std::fs::read_to_string(&protocol).unwrap();
+    for (broken, needle) in [
+        (
+            text.replace(
+                "baseline = \"imitation\"\neval = [{ suite = \"goal\" }]\nnote",
+                "baseline = \"oracle\"\neval = [{ suite = \"goal\" }]\nnote",
+            ),
+            "baseline `oracle` is not a run",
+        ),
+        (
+            text.replace("init_from = \"imitation\"", "init_from = \"curriculum\""),
+            "not an earlier run",
+        ),
+        (
+            text.replace("config = \"grpo.toml\"", "config = \"missing.toml\""),
+            "missing.toml",
+        ),
+        (
+            text.replace(
+                "suite = \"goal\", variations",
+                "suite = \"kitchen\", variations",
+            ),
+            "kitchen",
+        ),
+    ] {
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, broken).unwrap();
+        let fresh = dir.path().join("fresh");
+        assert_one_line_error(
+            &praxis(&[
+                "report",
+                "--recipes",
+                bad.to_str().unwrap(),
+                "--out",
+                fresh.to_str().unwrap(),
+            ]),
+            needle,
+        );
+        assert!(!fresh.exists());
+    }
+}

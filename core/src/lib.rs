@@ -17,6 +17,7 @@ pub mod eval;
 pub mod export;
 pub mod model;
 pub mod open_loop;
+pub mod report;
 pub mod sim;
 pub mod telemetry;
 pub mod train;

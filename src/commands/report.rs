@@ -1,13 +1,16 @@
-//! `praxis report --curriculum`: the curriculum ablation (staged vs all signals at once vs
-//! stages reversed, at equal compute), written as a markdown table with its JSON.
+//! `praxis report`: the recipe report (`--recipes PROTOCOL`: every recipe against its
+//! baseline at the same budget) or the curriculum ablation (`--curriculum FILE`: staged vs all
+//! signals at once vs stages reversed, at equal compute), each written as a markdown table with
+//! its JSON.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use praxis_core::curriculum::CurriculumSpec;
 use praxis_core::curriculum::ablation::{self, Variant};
+use praxis_core::report::{self, Budget, Protocol};
 use praxis_core::{atomic, device};
 
 use crate::progress;
@@ -17,16 +20,21 @@ const QUICK_SCALE: f64 = 0.25;
 
 /// Arguments of `praxis report`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["curriculum", "recipes"]))]
 pub struct ReportArgs {
+    /// Recipe protocol to run (e.g. assets/report/recipes.toml).
+    #[arg(long)]
+    pub recipes: Option<PathBuf>,
     /// Curriculum file to ablate (e.g. assets/curricula/default.toml).
     #[arg(long)]
-    pub curriculum: PathBuf,
-    /// Report directory: one run per variant, then `curriculum-ablation.md` and `.json`.
-    /// Running again on the same directory continues unfinished variants and reuses finished
-    /// ones.
+    pub curriculum: Option<PathBuf>,
+    /// Report directory: one run per variant (or per recipe run and seed), then
+    /// `curriculum-ablation.md` (or `recipes.md`) and its `.json`. Running again on the same
+    /// directory continues unfinished runs and reuses finished ones.
     #[arg(long)]
     pub out: PathBuf,
-    /// Every stage budget × 0.25 (a quarter of the compute).
+    /// A quarter of every stage budget (curriculum), or a fifth of every run's updates and
+    /// only its first seed (recipes).
     #[arg(long, conflicts_with = "scale")]
     pub quick: bool,
     /// Every stage budget × this factor (default 1: the curriculum's own budgets).
@@ -34,9 +42,73 @@ pub struct ReportArgs {
     pub scale: Option<f64>,
 }
 
-/// Runs the ablation's variants one after another and writes the table.
+/// Runs the report the arguments ask for.
 pub fn run(args: &ReportArgs, backend: Option<&str>) -> anyhow::Result<()> {
-    let spec = CurriculumSpec::load(&args.curriculum)?;
+    match (&args.recipes, &args.curriculum) {
+        (Some(protocol), _) => run_recipes(args, protocol, backend),
+        (None, Some(curriculum)) => run_ablation(args, curriculum, backend),
+        (None, None) => anyhow::bail!("pass --recipes PROTOCOL or --curriculum FILE"),
+    }
+}
+
+/// Trains and evaluates the protocol's runs one after another and writes the table.
+fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> anyhow::Result<()> {
+    let protocol = Protocol::load(protocol)?;
+    let budget = match (args.quick, args.scale) {
+        (true, _) => Budget::QUICK,
+        (false, Some(s)) if s.is_finite() && s > 0.0 && s <= 10.0 => Budget {
+            scale: s,
+            first_seed_only: false,
+        },
+        (false, Some(s)) => anyhow::bail!("--scale must be in (0, 10], got {s}"),
+        (false, None) => Budget::FULL,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    let bar = progress::bar(0, "updates");
+    let started = std::time::Instant::now();
+    let results = report::run_protocol(
+        &protocol,
+        &args.out,
+        budget,
+        &|| Ok(device::open_requested(backend)?),
+        &mut |run, seed| {
+            bar.set_position(0);
+            bar.set_message(format!("{run} seed {seed}"));
+        },
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        },
+        &stop,
+    )?;
+    bar.finish_and_clear();
+    let Some(results) = results else {
+        println!("stopped; run the same command again to continue");
+        return Ok(());
+    };
+    let markdown = report::to_markdown(&protocol, budget, &results);
+    atomic::write_file(
+        &args.out.join("recipes.json"),
+        serde_json::to_string_pretty(&results)?.as_bytes(),
+    )?;
+    atomic::write_file(&args.out.join("recipes.md"), markdown.as_bytes())?;
+    print!("{markdown}");
+    eprintln!(
+        "report written to {} ({:.1} min in this call)",
+        args.out.join("recipes.md").display(),
+        started.elapsed().as_secs_f64() / 60.0
+    );
+    Ok(())
+}
+
+/// Runs the ablation's variants one after another and writes the table.
+fn run_ablation(args: &ReportArgs, curriculum: &Path, backend: Option<&str>) -> anyhow::Result<()> {
+    let spec = CurriculumSpec::load(curriculum)?;
     let scale = match (args.quick, args.scale) {
         (true, _) => QUICK_SCALE,
         (false, Some(s)) if s.is_finite() && s > 0.0 && s <= 10.0 => s,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Engine, EngineOptions, Tick};
+use super::engine::{Finished, train_to_end};
 use super::spec::{self, CurriculumSpec, StageSpec};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
@@ -204,34 +204,14 @@ pub fn run_variant(
             .map_err(|e| Error::invalid(format!("{}: {e}", result_path.display())));
     }
     let derived = variant.derive(spec, scale);
-    let total: u64 = derived.stages.iter().map(|s| s.gate.budget).sum();
-    let options = EngineOptions {
-        probe_every: 0,
-        ..EngineOptions::default()
+    let Some(finished) = train_to_end(dir, &derived, open_device, progress, interrupt)? else {
+        return Ok(None);
     };
-    let resumed = dir.exists();
-    let mut engine = if resumed {
-        Engine::open(dir, open_device()?, None, options)?
-    } else {
-        Engine::create(dir, derived.clone(), open_device()?, None, options)?
-    };
-    let started = std::time::Instant::now();
-    engine.resume()?;
-    loop {
-        progress(engine.state().step, total);
-        if interrupt() {
-            engine.pause()?;
-            return Ok(None);
-        }
-        // every stage advances when its budget is spent (see `derive`), so nothing stalls
-        match engine.tick()? {
-            Tick::Completed => break,
-            Tick::Stalled => engine.advance()?,
-            Tick::Trained | Tick::Promoted => {}
-        }
-    }
-    engine.pause()?;
-    let train_seconds = started.elapsed().as_secs_f64();
+    let Finished {
+        engine,
+        train_seconds,
+        resumed,
+    } = finished;
     let last = spec.stages.last().expect("validated");
     let suite = spec.load_suite()?;
     let policy = engine.policy();

@@ -960,6 +960,61 @@ impl Engine {
     }
 }
 
+/// A curriculum run trained to its end (see [`train_to_end`]).
+pub struct Finished {
+    /// The engine, paused after its last stage.
+    pub engine: Engine,
+    /// Seconds spent training in this call (gate evaluations included).
+    pub train_seconds: f64,
+    /// Whether an interrupted run in the same directory was continued.
+    pub resumed: bool,
+}
+
+/// Creates the curriculum run `spec` in `dir` (or continues the one there) and trains it
+/// until every stage is done, advancing any stage whose budget ran out with its gate shut
+/// (the caller wants the whole budget spent, as the ablation and the recipe report do).
+/// `progress` hears `(updates done, updates in total)`; `interrupt` stops between updates,
+/// returning `None` (the run continues on the next call).
+pub fn train_to_end(
+    dir: &Path,
+    spec: &CurriculumSpec,
+    open_device: &dyn Fn() -> Result<ComputeDevice>,
+    progress: &mut dyn FnMut(u64, u64),
+    interrupt: &dyn Fn() -> bool,
+) -> Result<Option<Finished>> {
+    let total: u64 = spec.stages.iter().map(|s| s.gate.budget).sum();
+    let options = EngineOptions {
+        probe_every: 0,
+        ..EngineOptions::default()
+    };
+    let resumed = dir.exists();
+    let mut engine = if resumed {
+        Engine::open(dir, open_device()?, None, options)?
+    } else {
+        Engine::create(dir, spec.clone(), open_device()?, None, options)?
+    };
+    let started = Instant::now();
+    engine.resume()?;
+    loop {
+        progress(engine.state().step, total);
+        if interrupt() {
+            engine.pause()?;
+            return Ok(None);
+        }
+        match engine.tick()? {
+            Tick::Completed => break,
+            Tick::Stalled => engine.advance()?,
+            Tick::Trained | Tick::Promoted => {}
+        }
+    }
+    engine.pause()?;
+    Ok(Some(Finished {
+        engine,
+        train_seconds: started.elapsed().as_secs_f64(),
+        resumed,
+    }))
+}
+
 /// The state saved in a run directory (for `praxis curriculum status`).
 pub fn read_run_state(run_dir: &Path) -> Result<(CurriculumSpec, EngineState)> {
     let run = RunDir::open(run_dir)?;

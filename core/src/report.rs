@@ -1,0 +1,632 @@
+//! The recipe report behind `praxis report --recipes`: a fixed protocol (a TOML file, e.g.
+//! `assets/report/recipes.toml`) lists runs — each a training config or a curriculum, trained
+//! for one or more seeds, then evaluated closed-loop on the suites it targets — and each run
+//! names the baseline it is compared with at the same budget. The report is a markdown table
+//! (and its JSON): success with its 95% interval per suite, the baseline's, the difference,
+//! updates, trainable parameters, teacher-labelled samples and wall time on this machine.
+//!
+//! Runs are trained in protocol order; a run may start from another run's final checkpoint
+//! (`init_from`, same seed), e.g. GRPO on top of imitation. Every (run, seed) has its own
+//! directory and writes its result there last, so a stopped report continues where it left
+//! off and finished runs are reused. `--quick` scales every budget and keeps only each run's
+//! first seed: the same protocol, far less compute, much wider intervals.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::curriculum::CurriculumSpec;
+use crate::curriculum::engine::{Finished, train_to_end};
+use crate::device::ComputeDevice;
+use crate::error::{Error, Result};
+use crate::eval::{self, EvalOptions, wilson_interval};
+use crate::train::run::RunDir;
+use crate::train::{self, TrainConfig};
+
+/// A whole protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Protocol {
+    /// Short name.
+    pub name: String,
+    /// What the protocol measures, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    /// The runs, in the order they are trained.
+    pub runs: Vec<RunSpec>,
+}
+
+/// One run of the protocol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Unique name (its directory in the report).
+    pub name: String,
+    /// The recipe it measures, as the table shows it.
+    pub recipe: String,
+    /// Survey category (environment perception, embodiment awareness, task comprehension,
+    /// multi-component integration, or baseline).
+    pub category: String,
+    /// A training config (TOML), relative to the protocol file. Exactly one of `config` and
+    /// `curriculum`.
+    pub config: Option<PathBuf>,
+    /// A curriculum file, relative to the protocol file.
+    pub curriculum: Option<PathBuf>,
+    /// Start from this earlier run's final checkpoint of the same seed (training configs only).
+    pub init_from: Option<String>,
+    /// Training seeds.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+    /// The run this one is compared with (same suites, same seeds where it has them).
+    pub baseline: Option<String>,
+    /// What to evaluate the final policy on.
+    pub eval: Vec<EvalTarget>,
+    /// One line on what the comparison controls for (shown under the table).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A suite (and variations) a run is evaluated on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalTarget {
+    /// Built-in suite name or TOML path.
+    pub suite: String,
+    /// Held-out variations of the evaluation (names as in `praxis eval --variations`).
+    #[serde(default)]
+    pub variations: Vec<String>,
+}
+
+impl EvalTarget {
+    /// `suite` or `suite (variations)`, as the table shows it.
+    pub fn label(&self) -> String {
+        match self.variations.is_empty() {
+            true => self.suite.clone(),
+            false => format!("{} ({})", self.suite, self.variations.join(", ")),
+        }
+    }
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+/// The budget of one report: every run's updates (or stage budgets, or RL rounds) scaled,
+/// and whether only the first seed of each run is trained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Factor on every budget.
+    pub scale: f64,
+    /// Train only each run's first seed.
+    pub first_seed_only: bool,
+}
+
+impl Budget {
+    /// The protocol as written.
+    pub const FULL: Budget = Budget {
+        scale: 1.0,
+        first_seed_only: false,
+    };
+    /// `--quick`: a fifth of the updates, one seed.
+    pub const QUICK: Budget = Budget {
+        scale: 0.2,
+        first_seed_only: true,
+    };
+
+    fn seeds<'a>(&self, run: &'a RunSpec) -> &'a [u64] {
+        match self.first_seed_only {
+            true => &run.seeds[..1.min(run.seeds.len())],
+            false => &run.seeds,
+        }
+    }
+}
+
+impl Protocol {
+    /// Reads a protocol file and checks every run's config or curriculum, the references
+    /// between runs and the suites, before anything trains.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let origin = path.display().to_string();
+        let mut protocol: Protocol = toml::from_str(&text).map_err(|e| {
+            Error::invalid(format!(
+                "{origin}: {}",
+                e.message().lines().next().unwrap_or("")
+            ))
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for run in &mut protocol.runs {
+            for p in [&mut run.config, &mut run.curriculum].into_iter().flatten() {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
+        protocol.validate(&origin)?;
+        Ok(protocol)
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid(format!("{origin}: {m}")));
+        if self.runs.is_empty() {
+            return bad("the protocol lists no runs".into());
+        }
+        for (i, run) in self.runs.iter().enumerate() {
+            let earlier = &self.runs[..i];
+            if earlier.iter().any(|r| r.name == run.name) {
+                return bad(format!("two runs are named `{}`", run.name));
+            }
+            if run.seeds.is_empty() || run.eval.is_empty() {
+                return bad(format!(
+                    "run `{}` needs at least one seed and one eval target",
+                    run.name
+                ));
+            }
+            // Each file is parsed and checked here, so a bad one fails before any training.
+            let is_curriculum = match (&run.config, &run.curriculum) {
+                (Some(c), None) => TrainConfig::load(c).map(|_| false)?,
+                (None, Some(c)) => CurriculumSpec::load(c).map(|_| true)?,
+                _ => {
+                    return bad(format!(
+                        "run `{}` must name exactly one of `config` and `curriculum`",
+                        run.name
+                    ));
+                }
+            };
+            if let Some(from) = &run.init_from {
+                if is_curriculum {
+                    return bad(format!(
+                        "run `{}`: init_from works for training configs only",
+                        run.name
+                    ));
+                }
+                let Some(source) = earlier.iter().find(|r| &r.name == from) else {
+                    return bad(format!(
+                        "run `{}`: init_from names `{from}`, which is not an earlier run",
+                        run.name
+                    ));
+                };
+                if let Some(seed) = run.seeds.iter().find(|s| !source.seeds.contains(s)) {
+                    return bad(format!("run `{}`: `{from}` has no seed {seed}", run.name));
+                }
+            }
+            if let Some(baseline) = &run.baseline
+                && !self.runs.iter().any(|r| &r.name == baseline)
+            {
+                return bad(format!(
+                    "run `{}`: baseline `{baseline}` is not a run",
+                    run.name
+                ));
+            }
+            for target in &run.eval {
+                crate::sim::Suite::resolve(&target.suite)
+                    .map_err(|e| Error::invalid(format!("{origin}: run `{}`: {e}", run.name)))?;
+                variations(&target.variations)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The run named `name`, if any.
+    pub fn find(&self, name: &str) -> Option<&RunSpec> {
+        self.runs.iter().find(|r| r.name == name)
+    }
+}
+
+fn variations(names: &[String]) -> Result<crate::sim::Variations> {
+    match names.is_empty() {
+        true => Ok(Default::default()),
+        false => names
+            .join(",")
+            .parse()
+            .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string())),
+    }
+}
+
+/// Success on one eval target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetResult {
+    /// The target, as the table shows it.
+    pub target: String,
+    /// Episodes that succeeded.
+    pub successes: usize,
+    /// Episodes run.
+    pub episodes: usize,
+}
+
+/// What one (run, seed) reached; written as `result.json` in its directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedResult {
+    /// Run name.
+    pub run: String,
+    /// Training seed.
+    pub seed: u64,
+    /// Updates trained.
+    pub updates: u64,
+    /// Wall time of the training (of its last session, when it was resumed).
+    pub train_seconds: f64,
+    /// Whether the training was continued after a stop.
+    pub resumed: bool,
+    /// Trainable and total scalar parameters.
+    pub params: (usize, usize),
+    /// Teacher-labelled samples the run trained on (demonstration frames plus corrected
+    /// frames); of its own data, not of the run it started from.
+    pub teacher_labels: usize,
+    /// Per eval target.
+    pub targets: Vec<TargetResult>,
+    /// The final checkpoint.
+    pub checkpoint: PathBuf,
+}
+
+/// File holding a (run, seed)'s [`SeedResult`].
+pub const RESULT_FILE: &str = "result.json";
+
+/// Where a (run, seed) lives in the report directory.
+pub fn seed_dir(out: &Path, run: &str, seed: u64) -> PathBuf {
+    out.join(run).join(format!("seed-{seed}"))
+}
+
+/// Trains and evaluates every (run, seed) of the protocol not finished yet, in order.
+/// `on_start(run, seed)` hears each start; `progress` hears `(done, total)` updates of the
+/// current one; `stop` interrupts between updates, returning `Ok(None)` (run the report
+/// again to continue).
+pub fn run_protocol(
+    protocol: &Protocol,
+    out: &Path,
+    budget: Budget,
+    open_device: &dyn Fn() -> Result<ComputeDevice>,
+    on_start: &mut dyn FnMut(&str, u64),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+    stop: &AtomicBool,
+) -> Result<Option<Vec<SeedResult>>> {
+    let mut results: Vec<SeedResult> = Vec::new();
+    for run in &protocol.runs {
+        for &seed in budget.seeds(run) {
+            let dir = seed_dir(out, &run.name, seed);
+            let result_path = dir.join(RESULT_FILE);
+            if result_path.is_file() {
+                results.push(read_result(&result_path)?);
+                continue;
+            }
+            on_start(&run.name, seed);
+            let init = match &run.init_from {
+                Some(from) => Some(
+                    results
+                        .iter()
+                        .find(|r| &r.run == from && r.seed == seed)
+                        .map(|r| r.checkpoint.clone())
+                        .ok_or_else(|| {
+                            Error::invalid(format!(
+                                "run `{}` needs `{from}` seed {seed} first",
+                                run.name
+                            ))
+                        })?,
+                ),
+                None => None,
+            };
+            let Some(result) =
+                train_one(run, seed, init, &dir, budget, open_device, progress, stop)?
+            else {
+                return Ok(None);
+            };
+            crate::atomic::write_file(
+                &result_path,
+                serde_json::to_string_pretty(&result)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            )?;
+            results.push(result);
+        }
+    }
+    Ok(Some(results))
+}
+
+fn read_result(path: &Path) -> Result<SeedResult> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
+}
+
+/// A training config at `budget`: updates scaled (whole RL rounds, at least one), the seed
+/// and, for `init_from`, the starting checkpoint replaced.
+fn scaled_config(
+    mut config: TrainConfig,
+    seed: u64,
+    init: Option<PathBuf>,
+    budget: Budget,
+) -> TrainConfig {
+    config.seed = seed;
+    if let Some(init) = init {
+        config.model.init = Some(init);
+    }
+    let unit = config.rl.as_ref().map_or(1, |rl| rl.updates_per_round);
+    let units = ((config.steps as f64 / unit as f64) * budget.scale)
+        .round()
+        .max(1.0) as u64;
+    config.steps = units * unit;
+    config.checkpoint_every = config.checkpoint_every.min(config.steps);
+    config
+}
+
+/// A curriculum at `budget`: stage budgets scaled (at least one evaluation interval) and the
+/// seed replaced; every stage spends its whole budget.
+fn scaled_curriculum(mut spec: CurriculumSpec, seed: u64, budget: Budget) -> CurriculumSpec {
+    spec.seed = seed;
+    for stage in &mut spec.stages {
+        stage.gate.on_budget = "advance".into();
+        stage.gate.budget = ((stage.gate.budget as f64 * budget.scale).round() as u64)
+            .max(spec.eval_every.min(stage.gate.budget));
+    }
+    spec
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_one(
+    run: &RunSpec,
+    seed: u64,
+    init: Option<PathBuf>,
+    dir: &Path,
+    budget: Budget,
+    open_device: &dyn Fn() -> Result<ComputeDevice>,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+    stop: &AtomicBool,
+) -> Result<Option<SeedResult>> {
+    let run_dir = dir.join("run");
+    let started = Instant::now();
+    let mut resumed = run_dir.exists();
+    let (policy, tokenizer, updates, checkpoint, params) = if let Some(path) = &run.config {
+        let config = scaled_config(TrainConfig::load(path)?, seed, init, budget);
+        let device = open_device()?;
+        let total = config.steps;
+        let report = |p: train::Progress| progress(p.step, total);
+        // A run stopped before its first checkpoint has nothing to resume: start it again.
+        let resumable =
+            resumed && RunDir::open(&run_dir).is_ok_and(|r| r.latest().is_ok_and(|l| l.is_some()));
+        if resumed && !resumable {
+            std::fs::remove_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
+            resumed = false;
+        }
+        let outcome = match resumable {
+            true => train::resume(&run_dir, &device, stop, report)?,
+            false => train::train(&run_dir, &config, &device, stop, report)?,
+        };
+        if outcome.interrupted {
+            return Ok(None);
+        }
+        let ckpt = crate::checkpoint::load(&outcome.checkpoint, &device.device)?;
+        let info: crate::train::run::RunInfo = serde_json::from_str(
+            &std::fs::read_to_string(RunDir::open(&run_dir)?.info_path())
+                .map_err(|e| Error::io(&run_dir, e))?,
+        )
+        .map_err(|e| Error::invalid(format!("{}: run.json: {e}", run_dir.display())))?;
+        (
+            ckpt.policy,
+            ckpt.meta.tokenizer,
+            outcome.step,
+            outcome.checkpoint,
+            (info.trainable_params, info.total_params),
+        )
+    } else {
+        let path = run
+            .curriculum
+            .as_ref()
+            .expect("validated: config or curriculum");
+        let spec = scaled_curriculum(CurriculumSpec::load(path)?, seed, budget);
+        let Some(Finished { engine, .. }) =
+            train_to_end(&run_dir, &spec, open_device, progress, &|| {
+                stop.load(std::sync::atomic::Ordering::Relaxed)
+            })?
+        else {
+            return Ok(None);
+        };
+        let checkpoint = engine
+            .checkpoints()
+            .last()
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let policy = engine.policy();
+        let n = policy.num_params();
+        (
+            policy,
+            engine.tokenizer().clone(),
+            engine.state().step,
+            checkpoint,
+            (n, n),
+        )
+    };
+    let train_seconds = started.elapsed().as_secs_f64();
+    let mut targets = Vec::new();
+    for target in &run.eval {
+        let suite =
+            crate::sim::Suite::resolve(&target.suite).map_err(|e| Error::invalid(e.to_string()))?;
+        let report = eval::evaluate(
+            &policy,
+            &tokenizer,
+            &suite,
+            &EvalOptions {
+                variations: variations(&target.variations)?,
+                ..EvalOptions::default()
+            },
+            |_, _| {},
+        )?;
+        targets.push(TargetResult {
+            target: target.label(),
+            successes: report.successes,
+            episodes: report.episodes,
+        });
+    }
+    Ok(Some(SeedResult {
+        run: run.name.clone(),
+        seed,
+        updates,
+        train_seconds,
+        resumed,
+        params,
+        teacher_labels: teacher_labels(&run_dir)?,
+        targets,
+        checkpoint,
+    }))
+}
+
+/// Frames of every dataset a run recorded or was given: its `data/` tree (recorded
+/// demonstrations and corrected rollouts) and the datasets its config lists.
+fn teacher_labels(run_dir: &Path) -> Result<usize> {
+    let mut dirs = Vec::new();
+    let mut stack = vec![run_dir.join("data")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        if dir.join("meta.json").is_file() {
+            dirs.push(dir.clone());
+            continue;
+        }
+        stack.extend(
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir()),
+        );
+    }
+    let config = run_dir.join("config.toml");
+    if config.is_file() {
+        dirs.extend(TrainConfig::load(&config)?.data.datasets);
+    }
+    let mut unique: Vec<PathBuf> = dirs
+        .into_iter()
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+        .collect();
+    unique.sort();
+    unique.dedup();
+    let mut frames = 0;
+    for dir in unique {
+        let dataset =
+            crate::data::Dataset::open(&dir).map_err(|e| Error::invalid(e.to_string()))?;
+        frames += dataset.len();
+    }
+    Ok(frames)
+}
+
+/// One run's results over its seeds, on one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pooled {
+    /// Success pooled over the seeds' episodes.
+    pub success_rate: f64,
+    /// 95% Wilson interval of the pooled rate.
+    pub ci95: [f64; 2],
+    /// Success of each seed.
+    pub per_seed: Vec<f64>,
+}
+
+fn pool(results: &[&SeedResult], target: &str) -> Option<Pooled> {
+    let hits: Vec<&TargetResult> = results
+        .iter()
+        .filter_map(|r| r.targets.iter().find(|t| t.target == target))
+        .collect();
+    if hits.is_empty() {
+        return None;
+    }
+    let k: usize = hits.iter().map(|t| t.successes).sum();
+    let n: usize = hits.iter().map(|t| t.episodes).sum();
+    Some(Pooled {
+        success_rate: k as f64 / n.max(1) as f64,
+        ci95: wilson_interval(k, n),
+        per_seed: hits
+            .iter()
+            .map(|t| t.successes as f64 / t.episodes.max(1) as f64)
+            .collect(),
+    })
+}
+
+/// The report table as markdown, with the protocol above it and each run's note below.
+pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) -> String {
+    let pct = |p: &Pooled| {
+        format!(
+            "{:.1}% [{:.1}, {:.1}]",
+            100.0 * p.success_rate,
+            100.0 * p.ci95[0],
+            100.0 * p.ci95[1]
+        )
+    };
+    let mut md = format!(
+        "# Recipe report: `{}`\n\n{}\n\nBudgets × {}; {}. Success is closed loop on each suite's \
+         fixed evaluation seeds, pooled over the training seeds, with its 95% Wilson interval; \
+         Δ is the difference from the baseline in points (pooled); updates, labels and wall \
+         time are per seed.\n\n\
+         | recipe | category | evaluated on | success | baseline | Δ (points) | seeds | updates | trainable params | teacher labels | wall time |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        protocol.name,
+        protocol.description,
+        budget.scale,
+        if budget.first_seed_only {
+            "first seed of each run only"
+        } else {
+            "every seed"
+        },
+    );
+    for run in &protocol.runs {
+        let mine: Vec<&SeedResult> = results.iter().filter(|r| r.run == run.name).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let base: Vec<&SeedResult> = match &run.baseline {
+            Some(b) => results.iter().filter(|r| &r.run == b).collect(),
+            None => Vec::new(),
+        };
+        for target in &run.eval {
+            let label = target.label();
+            let Some(p) = pool(&mine, &label) else {
+                continue;
+            };
+            let b = pool(&base, &label);
+            let mean = |f: &dyn Fn(&SeedResult) -> f64| {
+                mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.0} | {:.1} min |\n",
+                run.recipe,
+                run.category,
+                label,
+                pct(&p),
+                b.as_ref().map_or("—".into(), pct),
+                b.as_ref().map_or("—".into(), |b| format!(
+                    "{:+.1}",
+                    100.0 * (p.success_rate - b.success_rate)
+                )),
+                mine.len(),
+                mean(&|r| r.updates as f64),
+                format_params(mine[0].params),
+                mean(&|r| r.teacher_labels as f64),
+                mean(&|r| r.train_seconds) / 60.0,
+            ));
+        }
+    }
+    let notes: Vec<String> = protocol
+        .runs
+        .iter()
+        .filter(|r| !r.note.is_empty())
+        .map(|r| format!("- **{}**: {}", r.recipe, r.note))
+        .collect();
+    if !notes.is_empty() {
+        md.push_str("\n");
+        md.push_str(&notes.join("\n"));
+        md.push('\n');
+    }
+    md
+}
+
+fn format_params((trainable, total): (usize, usize)) -> String {
+    match trainable == total {
+        true => format!("{total} (all)"),
+        false => format!(
+            "{trainable} ({:.1}%)",
+            100.0 * trainable as f64 / total.max(1) as f64
+        ),
+    }
+}
+
+/// Pooled success of run `name` on `target` (for the claims under the table).
+pub fn pooled(results: &[SeedResult], name: &str, target: &str) -> Option<Pooled> {
+    let mine: Vec<&SeedResult> = results.iter().filter(|r| r.run == name).collect();
+    pool(&mine, target)
+}
