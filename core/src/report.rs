@@ -59,7 +59,8 @@ pub struct RunSpec {
     /// Training seeds.
     #[serde(default = "default_seeds")]
     pub seeds: Vec<u64>,
-    /// The run this one is compared with (same suites, same seeds where it has them).
+    /// The run this one is compared with on the same eval targets (its results pooled over
+    /// all its seeds).
     pub baseline: Option<String>,
     /// What to evaluate the final policy on.
     pub eval: Vec<EvalTarget>,
@@ -140,6 +141,11 @@ impl Protocol {
             for p in [&mut run.config, &mut run.curriculum].into_iter().flatten() {
                 if p.is_relative() {
                     *p = base.join(&*p);
+                }
+            }
+            for target in &mut run.eval {
+                if target.suite.ends_with(".toml") && Path::new(&target.suite).is_relative() {
+                    target.suite = base.join(&target.suite).display().to_string();
                 }
             }
         }
@@ -257,6 +263,8 @@ pub struct SeedResult {
     pub targets: Vec<TargetResult>,
     /// The final checkpoint.
     pub checkpoint: PathBuf,
+    /// The budget scale it was trained at (a report directory holds one budget).
+    pub budget_scale: f64,
 }
 
 /// File holding a (run, seed)'s [`SeedResult`].
@@ -280,13 +288,38 @@ pub fn run_protocol(
     progress: &mut (dyn FnMut(u64, u64) + Send),
     stop: &AtomicBool,
 ) -> Result<Option<Vec<SeedResult>>> {
+    // Under --quick only first seeds train: every init_from must still find its source.
+    for run in &protocol.runs {
+        if let Some(from) = &run.init_from {
+            let source = protocol.find(from).expect("validated");
+            if let Some(seed) = budget
+                .seeds(run)
+                .iter()
+                .find(|s| !budget.seeds(source).contains(s))
+            {
+                return Err(Error::invalid(format!(
+                    "run `{}` starts from `{from}` seed {seed}, which this budget does not train",
+                    run.name
+                )));
+            }
+        }
+    }
     let mut results: Vec<SeedResult> = Vec::new();
     for run in &protocol.runs {
         for &seed in budget.seeds(run) {
             let dir = seed_dir(out, &run.name, seed);
             let result_path = dir.join(RESULT_FILE);
             if result_path.is_file() {
-                results.push(read_result(&result_path)?);
+                let result = read_result(&result_path)?;
+                if (result.budget_scale - budget.scale).abs() > 1e-9 {
+                    return Err(Error::invalid(format!(
+                        "{} was trained at budget × {}, this report asks for × {}: use another --out",
+                        dir.display(),
+                        result.budget_scale,
+                        budget.scale
+                    )));
+                }
+                results.push(result);
                 continue;
             }
             on_start(&run.name, seed);
@@ -345,11 +378,13 @@ fn scaled_config(
         .max(1.0) as u64;
     config.steps = units * unit;
     config.checkpoint_every = config.checkpoint_every.min(config.steps);
+    let warmup = (config.schedule.warmup_steps as f64 * budget.scale).round() as u64;
+    config.schedule.warmup_steps = warmup.clamp(1, config.steps);
     config
 }
 
 /// A curriculum at `budget`: stage budgets scaled (at least one evaluation interval) and the
-/// seed replaced; every stage spends its whole budget.
+/// seed replaced; a stage leaves at its gate, or at its budget (never waiting for a person).
 fn scaled_curriculum(mut spec: CurriculumSpec, seed: u64, budget: Budget) -> CurriculumSpec {
     spec.seed = seed;
     for stage in &mut spec.stages {
@@ -465,6 +500,7 @@ fn train_one(
         teacher_labels: teacher_labels(&run_dir)?,
         targets,
         checkpoint,
+        budget_scale: budget.scale,
     }))
 }
 
@@ -552,7 +588,8 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
         "# Recipe report: `{}`\n\n{}\n\nBudgets × {}; {}. Success is closed loop on each suite's \
          fixed evaluation seeds, pooled over the training seeds, with its 95% Wilson interval; \
          Δ is the difference from the baseline in points (pooled); updates, labels and wall \
-         time are per seed.\n\n\
+         time are per seed. Pooled intervals count every episode as independent; with several \
+         training seeds, the seeds column also gives each seed's own success.\n\n\
          | recipe | category | evaluated on | success | baseline | Δ (points) | seeds | updates | trainable params | teacher labels | wall time |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
         protocol.name,
@@ -593,7 +630,7 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
                     "{:+.1}",
                     100.0 * (p.success_rate - b.success_rate)
                 )),
-                mine.len(),
+                seeds_cell(&p),
                 mean(&|r| r.updates as f64),
                 format_params(mine[0].params),
                 mean(&|r| r.teacher_labels as f64),
@@ -613,6 +650,20 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
         md.push('\n');
     }
     md
+}
+
+fn seeds_cell(p: &Pooled) -> String {
+    match p.per_seed.len() {
+        1 => "1".into(),
+        n => format!(
+            "{n}: {}%",
+            p.per_seed
+                .iter()
+                .map(|r| format!("{:.0}", 100.0 * r))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        ),
+    }
 }
 
 fn format_params((trainable, total): (usize, usize)) -> String {

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 
 #[test]
 fn the_shipped_base_checkpoint_loads_and_acts() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/base/praxis-s-l1");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/base/praxis-s-bins");
     let ckpt = checkpoint::load(&dir, &Device::flex()).unwrap();
     checkpoint::expect_preset(&dir, &ckpt.meta, "s").unwrap();
     assert!(

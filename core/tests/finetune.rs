@@ -220,6 +220,8 @@ fn reinit_draws_a_new_state_projection_and_trains_it_with_lora() {
         .unwrap();
     let bound = 1.0 / (weight.shape[0] as f32).sqrt();
     assert!(weight.values.iter().all(|v| v.abs() <= bound));
+    // drawn as a Linear's weight (uniform up to the bound), not as a small normal
+    assert!(weight.values.iter().any(|v| v.abs() > 0.6 * bound));
     assert!(
         redrawn
             .iter()
@@ -263,4 +265,31 @@ fn reinit_draws_a_new_state_projection_and_trains_it_with_lora() {
         err.contains("finetune.reinit") && err.contains("elbow"),
         "{err}"
     );
+}
+
+/// With `train_head = false` the head is frozen unless `targets` adapts it.
+#[test]
+fn lora_can_adapt_the_head_instead_of_training_it() {
+    let finetune = FinetuneConfig {
+        mode: FinetuneMode::Lora,
+        rank: 2,
+        targets: vec!["attention.qkv".into(), "l1.out".into()],
+        train_head: false,
+        ..FinetuneConfig::default()
+    };
+    let (before, after, (trainable, total)) = train_three_steps(&finetune);
+    let moved = changed(&before, &after);
+    assert!(moved.contains(&"l1.out.weight".to_string()), "{moved:?}");
+    assert!(
+        !moved.iter().any(|n| n.starts_with("l1.hidden")),
+        "{moved:?}"
+    );
+    assert!(!moved.contains(&"l1.out.bias".to_string()), "{moved:?}");
+    assert!(
+        moved
+            .iter()
+            .all(|n| n.contains("attention.qkv") || n == "l1.out.weight"),
+        "{moved:?}"
+    );
+    assert!(trainable * 10 < total, "{trainable} of {total}");
 }

@@ -298,7 +298,7 @@ fn bad_datasets_are_one_line_errors_naming_the_file() {
 }
 
 fn base_checkpoint() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/base/praxis-s-l1")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/base/praxis-s-bins")
 }
 
 #[test]

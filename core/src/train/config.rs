@@ -169,6 +169,12 @@ impl TrainConfig {
         if let Some(lerobot) = config.data.lerobot.as_mut() {
             resolve(&mut lerobot.dir);
         }
+        if let Some(rl) = config.rl.as_mut()
+            && rl.suite.ends_with(".toml")
+            && Path::new(&rl.suite).is_relative()
+        {
+            rl.suite = base.join(&rl.suite).display().to_string();
+        }
         config.validate(origin)?;
         Ok(config)
     }

@@ -45,6 +45,9 @@ pub struct FinetuneConfig {
     pub targets: Vec<String>,
     /// Layers trained in full next to the adapters (e.g. `state_embed` for a new arm).
     pub trainable: Vec<String>,
+    /// LoRA: train the action head in full next to the adapters (`false`: the head is frozen
+    /// too, and adapted only if `targets` names it, e.g. `bins.out`).
+    pub train_head: bool,
     /// Layers drawn afresh when the run starts, then trained in full (in every mode), e.g.
     /// `state_embed`: a new proprioception projection for a body whose joint readings mean
     /// something else than the base's.
@@ -64,6 +67,7 @@ impl Default for FinetuneConfig {
                 "mlp_out".into(),
             ],
             trainable: Vec::new(),
+            train_head: true,
             reinit: Vec::new(),
         }
     }
@@ -100,6 +104,19 @@ impl FinetuneConfig {
     /// Checks the settings against the policy they will be applied to.
     pub fn validate(&self, policy: &Policy) -> Result<()> {
         let names = crate::model::params::param_names(policy);
+        if let Some(field) = [
+            ("reinit", &self.reinit),
+            ("trainable", &self.trainable),
+            ("targets", &self.targets),
+        ]
+        .iter()
+        .find(|(_, parts)| parts.iter().any(|p| p.trim().is_empty()))
+        .map(|(f, _)| f)
+        {
+            return Err(Error::invalid(format!(
+                "finetune.{field} has an empty name (it would match every parameter)"
+            )));
+        }
         for part in &self.reinit {
             if !names.iter().any(|n| n.contains(part.as_str())) {
                 return Err(Error::invalid(format!(
@@ -161,7 +178,10 @@ impl FinetuneConfig {
             FinetuneMode::Lora => {
                 let targets = paths_containing(&self.targets)?;
                 let lora = Lora::new(self.rank, self.alpha).set_param_group(targets);
-                let mut thawed = vec![HEAD_PATHS.to_string()];
+                let mut thawed = Vec::new();
+                if self.train_head {
+                    thawed.push(HEAD_PATHS.to_string());
+                }
                 let full: Vec<&String> = self.trainable.iter().chain(&self.reinit).collect();
                 if !full.is_empty() {
                     let escaped: Vec<String> = full.iter().map(|p| regex_escape(p)).collect();
@@ -169,16 +189,21 @@ impl FinetuneConfig {
                 }
                 // `apply_lora` froze every base tensor and left the factors trainable; thaw
                 // the head and the listed layers in full.
-                let thaw = regex_group(&thawed.join("|"))?;
-                policy.apply_lora(lora).unfreeze_group(thaw)
+                let adapted = policy.apply_lora(lora);
+                match thawed.is_empty() {
+                    true => adapted,
+                    false => adapted.unfreeze_group(regex_group(&thawed.join("|"))?),
+                }
             }
         })
     }
 
     /// Draws the [`reinit`](Self::reinit) layers of `policy` afresh (call once, when a run
-    /// starts, before [`prepare`](Self::prepare); a resumed run keeps what it trained). Weights
-    /// are uniform in ±1/√fan-in as a fresh `Linear`'s, biases zero; they come from the
-    /// generator of the policy's device: seed it first.
+    /// starts, before [`prepare`](Self::prepare); a resumed run keeps what it trained). As the
+    /// layers are first initialised: a `Linear` weight uniform in ±1/√fan-in, biases and
+    /// LayerNorm shifts zero, LayerNorm scales one, any other tensor (embeddings, positions,
+    /// action queries) normal with standard deviation 0.02. The draws come from the generator
+    /// of the policy's device: seed it first.
     pub fn reinitialize(&self, policy: Policy) -> Result<Policy> {
         if self.reinit.is_empty() {
             return Ok(policy);
@@ -187,6 +212,7 @@ impl FinetuneConfig {
         let mut redraw = Redraw {
             parts: &self.reinit,
             path: Vec::new(),
+            kinds: Vec::new(),
         };
         Ok(policy.map(&mut redraw))
     }
@@ -201,34 +227,44 @@ impl FinetuneConfig {
 struct Redraw<'a> {
     parts: &'a [String],
     path: Vec<String>,
+    /// For each entry of `path`, the type of the struct holding it (e.g. `Struct:Linear`).
+    kinds: Vec<String>,
 }
 
 impl burn::module::ModuleMapper for Redraw<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
         self.path.push(name.to_string());
+        self.kinds.push(container_type.to_string());
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
         self.path.pop();
+        self.kinds.pop();
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let path = self.path.join(".");
+        // Entering a field passes the type of the struct that holds it.
+        let in_linear = self.kinds.last().is_some_and(|k| k == "Struct:Linear");
         if !self.parts.iter().any(|p| path.contains(p.as_str())) {
             return param;
         }
+        let leaf = self.path.last().cloned().unwrap_or_default();
         param.map(|tensor| {
             let dims = tensor.dims();
             let device = tensor.device();
-            let fresh = if D >= 2 {
-                let bound = 1.0 / (dims[0].max(1) as f64).sqrt();
-                Tensor::random(
-                    dims,
-                    burn::tensor::Distribution::Uniform(-bound, bound),
-                    &device,
-                )
-            } else {
-                Tensor::zeros(dims, &device)
+            let fresh = match leaf.as_str() {
+                "gamma" => Tensor::ones(dims, &device),
+                "beta" | "bias" => Tensor::zeros(dims, &device),
+                "weight" if D == 2 && in_linear => {
+                    let bound = 1.0 / (dims[0].max(1) as f64).sqrt();
+                    Tensor::random(
+                        dims,
+                        burn::tensor::Distribution::Uniform(-bound, bound),
+                        &device,
+                    )
+                }
+                _ => Tensor::random(dims, burn::tensor::Distribution::Normal(0.0, 0.02), &device),
             };
             fresh.set_require_grad(tensor.is_require_grad())
         })

@@ -11,8 +11,10 @@
 //! (`bc_weight`, on the batches of `[data]`), so the policy does not forget what it imitated.
 //!
 //! A round's updates all learn from the same rollouts; checkpoints are written at round
-//! boundaries, and a stop request (Ctrl-C) is honoured at the next one. Initial states are
-//! drawn from seeds `seed_base..`, disjoint from the suites' evaluation seeds.
+//! boundaries, and a stop request (Ctrl-C) is honoured at the next one. GRPO and DPO runs
+//! resume bit for bit; PPO's value head is not saved (like the auxiliary heads), so a resumed
+//! PPO run restarts its critic from its seeded initialisation. Initial states are drawn from
+//! seeds `seed_base..`, disjoint from the suites' evaluation seeds.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -156,6 +158,15 @@ impl RlConfig {
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
             return Err("rl.temperature must be a positive number".into());
         }
+        if self.method != RlMethod::Dpo && self.temperature != 1.0 {
+            return Err(format!(
+                "rl.temperature must be 1 for {}: its probability ratio compares against the distribution the actions were sampled from",
+                self.method.name()
+            ));
+        }
+        if !(self.dpo.margin.is_finite() && self.dpo.margin >= 0.0) {
+            return Err("rl.dpo.margin must be 0 or more".into());
+        }
         if !(self.bc_weight.is_finite() && self.bc_weight >= 0.0) {
             return Err("rl.bc_weight must be 0 or more".into());
         }
@@ -253,8 +264,15 @@ pub struct RoundMetrics {
 
 /// What a round gives the updates to learn from.
 enum Experience {
-    /// GRPO: the decisions with a non-zero advantage; PPO: every decision, with its return.
-    Advantaged(Vec<Decision>, Option<Vec<f32>>),
+    /// GRPO: the decisions with a non-zero advantage, and each rollout's span of them (a
+    /// minibatch draws a rollout, then one of its decisions, so every rollout weighs the same
+    /// whatever its length, as GRPO's per-sequence mean does); PPO: every decision, with its
+    /// return (drawn uniformly: PPO's objective is per time step).
+    Advantaged {
+        decisions: Vec<Decision>,
+        returns: Option<Vec<f32>>,
+        spans: Option<Vec<(usize, usize)>>,
+    },
     /// DPO: the paired trajectories and the pairs.
     Pairs(Vec<Trajectory>, Vec<dpo::Pair>),
 }
@@ -262,7 +280,7 @@ enum Experience {
 impl Experience {
     fn is_empty(&self) -> bool {
         match self {
-            Experience::Advantaged(d, _) => d.is_empty(),
+            Experience::Advantaged { decisions, .. } => decisions.is_empty(),
             Experience::Pairs(_, p) => p.is_empty(),
         }
     }
@@ -344,12 +362,20 @@ pub fn run(
         let (experience, groups_used) = match rl.method {
             RlMethod::Grpo => {
                 let used = grpo::assign_advantages(&mut trajectories, starts.len());
-                let signal = trajectories
-                    .into_iter()
-                    .flat_map(|t| t.decisions)
-                    .filter(|d| d.advantage != 0.0)
-                    .collect();
-                (Experience::Advantaged(signal, None), used)
+                let mut decisions = Vec::new();
+                let mut spans = Vec::new();
+                for t in trajectories {
+                    if t.decisions.iter().any(|d| d.advantage != 0.0) {
+                        spans.push((decisions.len(), t.decisions.len()));
+                        decisions.extend(t.decisions);
+                    }
+                }
+                let experience = Experience::Advantaged {
+                    decisions,
+                    returns: None,
+                    spans: Some(spans),
+                };
+                (experience, used)
             }
             RlMethod::Ppo => {
                 let all: Vec<&Decision> = trajectories.iter().flat_map(|t| &t.decisions).collect();
@@ -360,10 +386,12 @@ pub fn run(
                 }
                 let returns = ppo::assign_advantages(&mut trajectories, &values, &rl.ppo);
                 let decisions = trajectories.into_iter().flat_map(|t| t.decisions).collect();
-                (
-                    Experience::Advantaged(decisions, Some(returns)),
-                    starts.len(),
-                )
+                let experience = Experience::Advantaged {
+                    decisions,
+                    returns: Some(returns),
+                    spans: None,
+                };
+                (experience, starts.len())
             }
             RlMethod::Dpo => {
                 let pairs = dpo::pairs(&trajectories, starts.len(), rl.dpo.margin);
@@ -482,8 +510,21 @@ fn update(
     let mut pick =
         |n: usize, k: usize| -> Vec<usize> { (0..k).map(|_| draw.random_range(0..n)).collect() };
     match experience {
-        Experience::Advantaged(decisions, returns) => {
-            let picked = pick(decisions.len(), rl.minibatch);
+        Experience::Advantaged {
+            decisions,
+            returns,
+            spans,
+        } => {
+            let picked: Vec<usize> = match spans {
+                Some(spans) => pick(spans.len(), rl.minibatch)
+                    .into_iter()
+                    .map(|t| {
+                        let (start, len) = spans[t];
+                        start + pick(len, 1)[0]
+                    })
+                    .collect(),
+                None => pick(decisions.len(), rl.minibatch),
+            };
             let chosen: Vec<&Decision> = picked.iter().map(|&i| &decisions[i]).collect();
             let (batch, actions, mask) = rollouts::update_inputs(policy, tokenizer, &chosen)?;
             let old: Vec<f32> = chosen

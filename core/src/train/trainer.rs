@@ -65,6 +65,8 @@ pub fn train(
     }
     let mut data = open_data(config, policy.config())?;
     let anchor = distill_anchor(config, &policy);
+    // One seeded stream: the redrawn layers first, then the LoRA factors (see
+    // `starting_policy`, which replays the first part).
     let policy = crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
         config
             .finetune
@@ -267,6 +269,15 @@ fn distill_anchor(config: &TrainConfig, policy: &Policy) -> Option<Policy> {
     (config.auxiliary.distill > 0.0 && config.model.init.is_some()).then(|| policy.clone())
 }
 
+/// The dense policy a run's first update saw: the initial policy with the `reinit` layers
+/// redrawn from the same seeded stream as at the start (DPO's reference, also on resume).
+fn starting_policy(config: &TrainConfig, device: &ComputeDevice) -> Result<Policy> {
+    let (policy, _) = initial_policy(config, device)?;
+    crate::device::seeded(&device.device, config.seed ^ ADAPTER_SEED, || {
+        config.finetune.reinitialize(policy)
+    })
+}
+
 /// The policy a new run starts from: a checkpoint (post-training) or a fresh network.
 fn initial_policy(config: &TrainConfig, device: &ComputeDevice) -> Result<(Policy, Tokenizer)> {
     match &config.model.init {
@@ -369,7 +380,7 @@ fn run_steps(
             false => Some(DataMix::new(datasets, model.chunk_len)?),
         };
         let reference = match rl_config.method {
-            RlMethod::Dpo => Some(initial_policy(config, device)?.0),
+            RlMethod::Dpo => Some(starting_policy(config, device)?),
             _ => None,
         };
         let ctx = rl::RlRun {

@@ -24,9 +24,10 @@ pub struct LeRobotSource {
     /// Action feature.
     #[serde(default = "default_action")]
     pub action: String,
-    /// How state and action are normalised.
-    #[serde(default)]
-    pub normalize: Normalize,
+    /// How state and action are normalised (default: `min-max` for a `bins`-head model, whose
+    /// bins cover exactly -1..1, else `mean-std`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<Normalize>,
     /// How frames of another aspect ratio become square.
     #[serde(default)]
     pub fit: Fit,
@@ -38,14 +39,15 @@ pub struct LeRobotSource {
 
 impl LeRobotSource {
     /// The default mapping of the dataset at `dir`: its first camera, `observation.state`,
-    /// `action`, mean-std normalisation, centre crop, the last 10% of episodes held out.
+    /// `action`, the model's default normalisation, centre crop, the last 10% of episodes
+    /// held out.
     pub fn new(dir: PathBuf) -> LeRobotSource {
         LeRobotSource {
             dir,
             camera: None,
             state: default_state(),
             action: default_action(),
-            normalize: Normalize::default(),
+            normalize: None,
             fit: Fit::default(),
             held_out_episodes: None,
         }

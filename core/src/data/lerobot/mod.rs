@@ -223,6 +223,12 @@ pub fn resolve_mapping(
             Err(e) => Err(e),
         }
     };
+    // A bins head can only represent -1..1; mean-std values beyond one standard deviation
+    // would be clipped into the end bins.
+    let normalize = source.normalize.unwrap_or(match model.head {
+        crate::model::HeadKind::Bins => Normalize::MinMax,
+        _ => Normalize::MeanStd,
+    });
     Ok(DataMapping {
         source: format!("lerobot {}", meta::CODEBASE_VERSION),
         dataset: ds
@@ -230,8 +236,8 @@ pub fn resolve_mapping(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "lerobot".into()),
-        state_norm: Affine::from_stats(&stats(&source.state, state_dim)?, source.normalize),
-        action_norm: Affine::from_stats(&stats(&source.action, action_dim)?, source.normalize),
+        state_norm: Affine::from_stats(&stats(&source.state, state_dim)?, normalize),
+        action_norm: Affine::from_stats(&stats(&source.action, action_dim)?, normalize),
         camera,
         state: source.state.clone(),
         action: source.action.clone(),
@@ -239,7 +245,7 @@ pub fn resolve_mapping(
         action_dim,
         image_size: model.image_size,
         fit: source.fit,
-        normalize: source.normalize,
+        normalize,
         held_out,
     })
 }

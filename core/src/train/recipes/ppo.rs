@@ -9,8 +9,9 @@
 //! GRPO), and regresses the value head onto the returns.
 //!
 //! Reward per decision: 1 when the task is completed during the chunk, plus `shaping` × the
-//! task progress it gained (the simulator's dense progress, a potential, so the shaping
-//! leaves the optimal policy unchanged; Ng, Harada and Russell, 1999).
+//! task progress it gained (the simulator's dense progress: a potential difference, the
+//! shaping of Ng, Harada and Russell, 1999, which leaves the optimal policy unchanged exactly
+//! for γ = 1 and nearly for γ close to 1).
 //!
 //! The value head lives only while training, like the auxiliary heads: checkpoints keep the
 //! policy alone.
