@@ -35,6 +35,8 @@ const ON: AugmentConfig = AugmentConfig {
     shift: 4,
     brightness: 0.1,
     contrast: 0.2,
+    gain: 0.2,
+    gradient: 0.2,
 };
 
 #[test]
@@ -122,6 +124,8 @@ fn a_policy_trained_with_augmentation_is_more_robust_to_shifted_and_relit_images
             shift: 6,
             brightness: 0.15,
             contrast: 0.0,
+            gain: 0.0,
+            gradient: 0.0,
         });
     let (plain_loss, augmented_loss) = (
         loss_on(&plain, &perturbed, 0..8),

@@ -33,7 +33,7 @@ pub struct ReportArgs {
     /// directory continues unfinished runs and reuses finished ones.
     #[arg(long)]
     pub out: PathBuf,
-    /// A quarter of every stage budget (curriculum), or a fifth of every run's updates and
+    /// A quarter of every stage budget (curriculum), or a tenth of every run's updates and
     /// only its first seed (recipes).
     #[arg(long, conflicts_with = "scale")]
     pub quick: bool,

@@ -4,7 +4,10 @@
 //! camera sees changing). The shift follows RAD (Laskin et al., 2020, "Reinforcement Learning
 //! with Augmented Data") and DrQ (Yarats et al., 2021): pad the image by replicating its edge
 //! and crop it back at a random offset of up to `shift` pixels. Colour jitter adds a random
-//! brightness offset and scales contrast around the image's mean, per image.
+//! brightness offset and scales contrast around the image's mean, per image. Illumination
+//! jitter (domain randomisation of the light, as Tobin et al., 2017, randomise rendering)
+//! multiplies the image by a random gain and a random linear gradient across it: the family of
+//! changes the simulator's `lighting` variation makes.
 //!
 //! Applied on the host when a batch is assembled, from a random stream of its own (seed, step),
 //! so the samples a batch draws and everything else in a run stay as they were without it.
@@ -25,12 +28,24 @@ pub struct AugmentConfig {
     /// Largest relative contrast change (e.g. 0.2 scales contrast by 0.8..1.2).
     #[serde(default)]
     pub contrast: f32,
+    /// Largest relative change of the light's intensity (e.g. 0.3 multiplies every pixel by
+    /// 0.7..1.3).
+    #[serde(default)]
+    pub gain: f32,
+    /// Largest slope of a linear light gradient across the image, per axis (e.g. 0.25: the
+    /// light is up to 25% stronger on one side and 25% weaker on the other).
+    #[serde(default)]
+    pub gradient: f32,
 }
 
 impl AugmentConfig {
     /// Whether any augmentation is on.
     pub fn is_active(&self) -> bool {
-        self.shift > 0 || self.brightness > 0.0 || self.contrast > 0.0
+        self.shift > 0
+            || self.brightness > 0.0
+            || self.contrast > 0.0
+            || self.gain > 0.0
+            || self.gradient > 0.0
     }
 
     /// Checks the ranges (one line naming the field).
@@ -43,6 +58,9 @@ impl AugmentConfig {
         }
         if self.shift > 32 {
             return Err("augment.shift must be at most 32 pixels".into());
+        }
+        if !(0.0..1.0).contains(&self.gain) || !(0.0..1.0).contains(&self.gradient) {
+            return Err("augment.gain and augment.gradient must be in [0, 1)".into());
         }
         Ok(())
     }
@@ -71,6 +89,35 @@ impl AugmentConfig {
                 *v = ((*v as f32 - mean) * scale + mean + offset)
                     .round()
                     .clamp(0.0, 255.0) as u8;
+            }
+        }
+        if self.gain > 0.0 || self.gradient > 0.0 {
+            let gain = match self.gain > 0.0 {
+                true => rng.random_range(1.0 - self.gain..=1.0 + self.gain),
+                false => 1.0,
+            };
+            let (gx, gy) = match self.gradient > 0.0 {
+                true => (
+                    rng.random_range(-self.gradient..=self.gradient),
+                    rng.random_range(-self.gradient..=self.gradient),
+                ),
+                false => (0.0, 0.0),
+            };
+            illuminate(image, side, gain, gx, gy);
+        }
+    }
+}
+
+/// Multiplies pixel (x, y) by `gain · (1 + gx·u + gy·v)`, with u, v running from -1 to 1
+/// across the image (the simulator's lighting model).
+pub fn illuminate(image: &mut [u8], side: usize, gain: f32, gx: f32, gy: f32) {
+    for y in 0..side {
+        let v = 2.0 * (y as f32 + 0.5) / side as f32 - 1.0;
+        for x in 0..side {
+            let u = 2.0 * (x as f32 + 0.5) / side as f32 - 1.0;
+            let factor = gain * (1.0 + gx * u + gy * v);
+            for c in &mut image[(y * side + x) * 3..(y * side + x) * 3 + 3] {
+                *c = (*c as f32 * factor).round().clamp(0.0, 255.0) as u8;
             }
         }
     }
@@ -131,8 +178,7 @@ mod tests {
     fn shifts_stay_within_range_and_jitter_changes_brightness() {
         let config = AugmentConfig {
             shift: 2,
-            brightness: 0.0,
-            contrast: 0.0,
+            ..AugmentConfig::default()
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut moved = 0;
@@ -146,9 +192,8 @@ mod tests {
         }
         assert!(moved > 30, "only {moved} of 50 images moved");
         let bright = AugmentConfig {
-            shift: 0,
             brightness: 0.2,
-            contrast: 0.0,
+            ..AugmentConfig::default()
         };
         let means: Vec<f32> = (0..20)
             .map(|_| {
@@ -159,5 +204,42 @@ mod tests {
             .collect();
         assert!(means.iter().any(|m| *m > 140.0) && means.iter().any(|m| *m < 116.0));
         assert!(means.iter().all(|m| (76.0..=180.0).contains(m)));
+    }
+
+    #[test]
+    fn illumination_scales_and_tilts_the_light() {
+        // a uniform grey image: gain scales it, a gradient makes one side brighter
+        let mut img = vec![100u8; 8 * 8 * 3];
+        illuminate(&mut img, 8, 1.2, 0.0, 0.0);
+        assert!(img.iter().all(|v| *v == 120));
+        let mut img = vec![100u8; 8 * 8 * 3];
+        illuminate(&mut img, 8, 1.0, 0.25, 0.0);
+        let left = img[(4 * 8) * 3];
+        let right = img[(4 * 8 + 7) * 3];
+        assert!(left < 80 && right > 120, "left {left}, right {right}");
+        let config = AugmentConfig {
+            gain: 0.3,
+            gradient: 0.25,
+            ..AugmentConfig::default()
+        };
+        assert!(config.is_active());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let means: Vec<f32> = (0..40)
+            .map(|_| {
+                let mut img = vec![100u8; 8 * 8 * 3];
+                config.apply(&mut img, 8, &mut rng);
+                img.iter().map(|v| *v as f32).sum::<f32>() / img.len() as f32
+            })
+            .collect();
+        assert!(means.iter().any(|m| *m > 120.0) && means.iter().any(|m| *m < 80.0));
+        assert!(means.iter().all(|m| (65.0..=135.0).contains(m)));
+        assert!(
+            AugmentConfig {
+                gain: 1.5,
+                ..config
+            }
+            .validate()
+            .is_err()
+        );
     }
 }
