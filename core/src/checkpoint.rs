@@ -288,8 +288,10 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
         .ok_or_else(|| Error::checkpoint(dir, format!("{META} lists no {MODEL}")))?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes))
         .map_err(|e| Error::checkpoint(dir, format!("{MODEL} cannot be parsed: {e}")))?;
-    let policy = Policy::new(&meta.model, meta.tokenizer.vocab_size(), device)
-        .map_err(|e| Error::checkpoint(dir, e.to_string()))?
+    let policy = crate::device::unseeded(|| {
+        Policy::new(&meta.model, meta.tokenizer.vocab_size(), device)
+    })
+    .map_err(|e| Error::checkpoint(dir, e.to_string()))?
         .try_load_record(record)
         .map_err(|e| {
             Error::checkpoint(

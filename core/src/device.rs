@@ -26,6 +26,16 @@ pub fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
     init()
 }
 
+/// Runs `init`, whose random draws do not matter (weights about to be overwritten by a
+/// checkpoint), under the same lock as [`seeded`], so that its draws cannot land in the middle
+/// of another thread's seeded initialisation.
+pub fn unseeded<T>(init: impl FnOnce() -> T) -> T {
+    let _guard = RANDOM_INIT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    init()
+}
+
 /// A compute backend Praxis can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -56,7 +56,7 @@ pub struct DemosArgs {
     pub keep_failures: bool,
     /// Held-out variations to record under (distractors, colour-shift, lighting,
     /// camera-jitter, paraphrase, unseen-embodiment, all, none); `unseen-embodiment` records
-    /// the 4-joint arm.
+    /// the 4-joint arm, `subgoals` records each frame with its sub-goal's instruction.
     #[arg(long, default_value = "none")]
     pub variations: String,
     /// Dataset format to write.

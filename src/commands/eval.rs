@@ -29,7 +29,8 @@ pub struct EvalArgs {
     #[arg(long, default_value = "held-out")]
     pub episodes: String,
     /// Held-out variations (distractors, colour-shift, lighting, camera-jitter, paraphrase,
-    /// unseen-embodiment, all, none).
+    /// unseen-embodiment, all, none), comma-separated; `subgoals` gives the policy one
+    /// sub-goal's instruction at a time (not part of `all`).
     #[arg(long, default_value = "none")]
     pub variations: String,
     /// Actions executed from each predicted chunk before re-planning.

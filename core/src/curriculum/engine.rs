@@ -1060,11 +1060,13 @@ fn restore_learner(
     let optimizer = OptimizerConfig::default();
     let trained = match ckpt.training.clone() {
         Some(bytes) => {
-            let fresh = Policy::new(
-                &ckpt.meta.model,
-                ckpt.meta.tokenizer.vocab_size(),
-                &device.device,
-            )?;
+            let fresh = crate::device::unseeded(|| {
+                Policy::new(
+                    &ckpt.meta.model,
+                    ckpt.meta.tokenizer.vocab_size(),
+                    &device.device,
+                )
+            })?;
             checkpoint::load_training(dir, fresh, bytes)?
         }
         None => ckpt.policy.clone(),

@@ -45,6 +45,10 @@ pub struct EpisodeMeta {
     pub task: String,
     pub seed: u64,
     pub instruction: String,
+    /// With sub-goal instructions: each sub-goal's, in order (frame t reads the one of its
+    /// sub-task index); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subgoal_instructions: Vec<String>,
     pub length: u32,
     pub success: bool,
     /// Exact file size in bytes.
@@ -80,6 +84,8 @@ pub struct Episode {
     pub task: String,
     pub seed: u64,
     pub instruction: String,
+    /// Recorded with sub-goal instructions: each sub-goal's instruction, in order.
+    pub subgoal_instructions: Vec<String>,
     pub success: bool,
     pub height: u32,
     pub width: u32,
@@ -101,6 +107,15 @@ impl Episode {
     /// Number of frames.
     pub fn len(&self) -> usize {
         self.subtasks.len()
+    }
+
+    /// The instruction the policy read at frame `t`: the episode's, or with sub-goal
+    /// instructions that of the frame's sub-goal.
+    pub fn instruction_at(&self, t: usize) -> &str {
+        match self.subgoal_instructions.len() {
+            0 => &self.instruction,
+            n => &self.subgoal_instructions[(self.subtasks[t] as usize).min(n - 1)],
+        }
     }
 
     /// Whether the episode has no frames.
@@ -273,6 +288,7 @@ impl Episode {
             task: meta.task.clone(),
             seed: meta.seed,
             instruction: meta.instruction.clone(),
+            subgoal_instructions: meta.subgoal_instructions.clone(),
             success: meta.success,
             height,
             width,

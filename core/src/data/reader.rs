@@ -201,7 +201,7 @@ impl Dataset {
             height: e.height,
             width: e.width,
             state: e.states[t * sd..(t + 1) * sd].to_vec(),
-            instruction: e.instruction.clone(),
+            instruction: e.instruction_at(t).to_string(),
             actions,
             action_mask,
             subtask: e.subtasks[t],

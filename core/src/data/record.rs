@@ -58,7 +58,8 @@ pub fn start_episode(env: &Env, obs: &Observation, task: &str, seed: u64) -> Epi
     Episode {
         task: task.to_string(),
         seed,
-        instruction: obs.instruction.clone(),
+        instruction: env.task_instruction().to_string(),
+        subgoal_instructions: env.subgoal_instructions().to_vec(),
         success: false,
         height: obs.height,
         width: obs.width,
@@ -203,6 +204,7 @@ mod tests {
             task: "t".into(),
             seed,
             instruction: "push the red block onto the green pad".into(),
+            subgoal_instructions: Vec::new(),
             success: true,
             height: h,
             width: w,
@@ -389,5 +391,31 @@ mod tests {
             record_demos(&bad, &mut |_| {}),
             Err(DataError::Sim(SimError::UnknownSuite { .. }))
         ));
+    }
+
+    /// Recorded under `subgoals`, each frame reads the instruction of the sub-goal it works
+    /// on, and the episode keeps the whole task's.
+    #[test]
+    fn subgoal_recordings_give_each_frame_its_subgoal() {
+        let root = tempfile::tempdir().unwrap();
+        let out = root.path().join("demos");
+        let options = RecordOptions {
+            suite: "long".into(),
+            episodes: 1,
+            out: out.clone(),
+            variations: "subgoals".parse().unwrap(),
+            ..RecordOptions::default()
+        };
+        record_demos(&options, &mut |_| {}).unwrap();
+        let ds = Dataset::open(&out).unwrap();
+        let e = &ds.episodes()[0];
+        assert!(e.instruction.contains("then"), "{}", e.instruction);
+        let reached = *e.subtasks.last().unwrap() as usize + 1;
+        assert!(e.subgoal_instructions.len() >= reached.max(2), "{:?}", e.subgoal_instructions);
+        let last = ds.len() - 1;
+        let (first, end) = (ds.get(0).unwrap(), ds.get(last).unwrap());
+        assert_eq!(first.instruction, e.subgoal_instructions[0]);
+        assert_ne!(first.instruction, end.instruction);
+        assert!(!end.instruction.contains("then"), "{}", end.instruction);
     }
 }

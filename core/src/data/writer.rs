@@ -109,6 +109,7 @@ impl DatasetWriter {
             task: episode.task.clone(),
             seed: episode.seed,
             instruction: episode.instruction.clone(),
+            subgoal_instructions: episode.subgoal_instructions.clone(),
             length: episode.len() as u32,
             success: episode.success,
             bytes: bytes.len() as u64,

@@ -17,6 +17,8 @@ mod stream {
     pub const DISTRACTORS: u64 = 2;
     pub const INSTRUCTION: u64 = 3;
     pub const APPEARANCE: u64 = 4;
+    /// Sub-goal instructions use streams from here up, one per sub-goal.
+    pub const SUBGOAL_INSTRUCTIONS: u64 = 16;
 }
 
 /// How an environment is run.
@@ -98,8 +100,21 @@ struct Episode {
     world: World,
     progress: TaskProgress,
     instruction: String,
+    /// With the `subgoals` variation: the instruction of each sub-goal alone, in order.
+    subgoal_instructions: Vec<String>,
     seed: u64,
     steps: u32,
+}
+
+impl Episode {
+    /// The instruction the policy reads now: the whole task's, or with the `subgoals`
+    /// variation the current sub-goal's (the last one's once all are done).
+    fn current_instruction(&self) -> &str {
+        match self.subgoal_instructions.len() {
+            0 => &self.instruction,
+            n => &self.subgoal_instructions[self.progress.index().min(n - 1)],
+        }
+    }
 }
 
 /// One task instance with its world. Build with [`Env::new`], then [`Env::reset`].
@@ -172,6 +187,21 @@ impl Env {
             v.paraphrase,
             &mut episode_rng(seed, stream::INSTRUCTION),
         );
+        let subgoal_instructions = match v.subgoals {
+            false => Vec::new(),
+            true => (0..self.task.goals.len())
+                .map(|i| {
+                    language::instruction(
+                        &self.task.goals[i..=i],
+                        language::Phrasing::Steps,
+                        &scene.objects[..task_objects],
+                        &scene.pads,
+                        v.paraphrase,
+                        &mut episode_rng(seed, stream::SUBGOAL_INSTRUCTIONS + i as u64),
+                    )
+                })
+                .collect(),
+        };
         let world = World::new(&scene, self.embodiment, self.arm.clone());
         if self.config.render {
             let appearance = Appearance::sample(
@@ -188,6 +218,7 @@ impl Env {
             world,
             progress,
             instruction,
+            subgoal_instructions,
             seed,
             steps: 0,
         });
@@ -231,7 +262,7 @@ impl Env {
             width: self.renderer.width(),
             height: self.renderer.height(),
             proprio: episode.world.body().proprio(),
-            instruction: episode.instruction.clone(),
+            instruction: episode.current_instruction().to_string(),
         })
     }
 
@@ -266,9 +297,25 @@ impl Env {
         self.episode.as_ref().map(|e| &e.progress)
     }
 
-    /// The current instruction (empty before the first reset).
+    /// The instruction the policy reads now (empty before the first reset; with the
+    /// `subgoals` variation, the current sub-goal's).
     pub fn instruction(&self) -> &str {
+        self.episode
+            .as_ref()
+            .map_or("", |e| e.current_instruction())
+    }
+
+    /// The whole task's instruction, whatever the policy reads now (empty before the first
+    /// reset): what a recording names its episode by.
+    pub fn task_instruction(&self) -> &str {
         self.episode.as_ref().map_or("", |e| e.instruction.as_str())
+    }
+
+    /// With the `subgoals` variation, each sub-goal's instruction in order (empty otherwise).
+    pub fn subgoal_instructions(&self) -> &[String] {
+        self.episode
+            .as_ref()
+            .map_or(&[][..], |e| &e.subgoal_instructions)
     }
 
     /// Seed of the current episode.
@@ -508,6 +555,39 @@ mod tests {
             vobs.instruction
                 .split(' ')
                 .all(|w| vocab.iter().any(|v| v == w))
+        );
+    }
+
+    /// With `subgoals`, the instruction names one sub-goal at a time and moves on as the
+    /// teacher completes each; the scene is the same as without it.
+    #[test]
+    fn subgoal_instructions_follow_the_progress() {
+        let sub = EnvConfig {
+            variations: "subgoals".parse().unwrap(),
+            ..EnvConfig::default()
+        };
+        let mut plain = Env::from_names("long", "reach-three-pads", EnvConfig::default()).unwrap();
+        let mut env = Env::from_names("long", "reach-three-pads", sub).unwrap();
+        let whole = plain.reset(4).unwrap();
+        let first = env.reset(4).unwrap();
+        assert_eq!(whole.image, first.image, "same scene");
+        assert!(whole.instruction.contains("then"), "{}", whole.instruction);
+        assert!(!first.instruction.contains("then"), "{}", first.instruction);
+        let mut teacher = crate::sim::Teacher::new(crate::sim::TeacherConfig::default());
+        let mut seen = vec![first.instruction.clone()];
+        for _ in 0..env.max_steps() {
+            let r = env.step(&teacher.act(&env).unwrap()).unwrap();
+            if seen.last() != Some(&r.obs.instruction) {
+                seen.push(r.obs.instruction.clone());
+            }
+            if r.terminated {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 3, "one instruction per sub-goal: {seen:?}");
+        assert!(
+            !Variations::all().subgoals,
+            "`all` is every perturbation, not this mode"
         );
     }
 }

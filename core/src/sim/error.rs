@@ -20,7 +20,7 @@ pub enum SimError {
     UnknownEmbodiment(String),
     /// A held-out variation name was not recognised.
     #[error(
-        "unknown variation `{0}` (known: distractors, colour-shift, lighting, camera-jitter, paraphrase, unseen-embodiment)"
+        "unknown variation `{0}` (known: distractors, colour-shift, lighting, camera-jitter, paraphrase, unseen-embodiment, subgoals)"
     )]
     UnknownVariation(String),
     /// The suite file could not be read.

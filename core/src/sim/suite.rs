@@ -330,7 +330,9 @@ impl TaskSpec {
     }
 }
 
-/// Held-out variations for robustness evaluation; none are ever used in training data.
+/// How an episode differs from its suite's nominal presentation: held-out perturbations for
+/// robustness evaluation (distractors ... the unseen arm; training data uses them only where a
+/// config asks), and the sub-goal instruction mode of hierarchical control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Variations {
     /// Two extra objects that no goal mentions.
@@ -345,20 +347,26 @@ pub struct Variations {
     pub paraphrase: bool,
     /// The 4-joint arm instead of the suite's arm.
     pub unseen_embodiment: bool,
+    /// The instruction names only the current sub-goal, and changes when it is reached: what
+    /// a high-level planner hands a low-level policy in hierarchical VLA systems (Hi Robot,
+    /// RT-H). Not a perturbation, so `all` leaves it off.
+    #[serde(default)]
+    pub subgoals: bool,
 }
 
 impl Variations {
     /// Names accepted by [`FromStr`], in order.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "distractors",
         "colour-shift",
         "lighting",
         "camera-jitter",
         "paraphrase",
         "unseen-embodiment",
+        "subgoals",
     ];
 
-    /// Every variation at once.
+    /// Every perturbation at once (not the sub-goal instruction mode).
     pub fn all() -> Variations {
         Variations {
             distractors: true,
@@ -367,6 +375,7 @@ impl Variations {
             camera_jitter: true,
             paraphrase: true,
             unseen_embodiment: true,
+            subgoals: false,
         }
     }
 
@@ -393,6 +402,7 @@ impl FromStr for Variations {
                 "camera-jitter" => v.camera_jitter = true,
                 "paraphrase" => v.paraphrase = true,
                 "unseen-embodiment" => v.unseen_embodiment = true,
+                "subgoals" => v.subgoals = true,
                 other => return Err(SimError::UnknownVariation(other.to_string())),
             }
         }
