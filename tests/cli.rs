@@ -685,6 +685,13 @@ fn report_measures_recipes_against_their_baselines() {
             "baseline `oracle` is not a run",
         ),
         (
+            text.replace(
+                "baseline = \"imitation\"\neval = [{ suite = \"goal\" }]\nnote",
+                "baseline = \"imitation\"\neval = [{ suite = \"goal\" }]\nbaseline_eval = { suite = \"long\" }\nnote",
+            ),
+            "baseline_eval `long` is not an eval target of its baseline",
+        ),
+        (
             text.replace("init_from = \"imitation\"", "init_from = \"curriculum\""),
             "not an earlier run",
         ),

@@ -64,6 +64,11 @@ pub struct RunSpec {
     pub baseline: Option<String>,
     /// What to evaluate the final policy on.
     pub eval: Vec<EvalTarget>,
+    /// The baseline's eval target to compare every target of this run with, where the two
+    /// are evaluated differently on purpose (sub-goal conditioning reads other instructions
+    /// than the whole-task imitation it is measured against). Absent: the same target.
+    #[serde(default)]
+    pub baseline_eval: Option<EvalTarget>,
     /// One line on what the comparison controls for (shown under the table).
     #[serde(default)]
     pub note: String,
@@ -110,9 +115,9 @@ impl Budget {
         scale: 1.0,
         first_seed_only: false,
     };
-    /// `--quick`: a tenth of the updates, one seed.
+    /// `--quick`: 7% of the updates (sized to finish within 15 minutes here), one seed.
     pub const QUICK: Budget = Budget {
-        scale: 0.1,
+        scale: 0.07,
         first_seed_only: true,
     };
 
@@ -204,6 +209,20 @@ impl Protocol {
                     "run `{}`: baseline `{baseline}` is not a run",
                     run.name
                 ));
+            }
+            if let Some(target) = &run.baseline_eval {
+                let evaluated = self
+                    .runs
+                    .iter()
+                    .find(|r| Some(&r.name) == run.baseline.as_ref())
+                    .is_some_and(|b| b.eval.contains(target));
+                if !evaluated {
+                    return bad(format!(
+                        "run `{}`: baseline_eval `{}` is not an eval target of its baseline",
+                        run.name,
+                        target.label()
+                    ));
+                }
             }
             for target in &run.eval {
                 crate::sim::Suite::resolve(&target.suite)
@@ -383,11 +402,15 @@ fn scaled_config(
     config
 }
 
-/// A curriculum at `budget`: stage budgets scaled (at least one evaluation interval) and the
-/// seed replaced; a stage leaves at its gate, or at its budget (never waiting for a person).
+/// A curriculum at `budget`: stage budgets, the evaluation interval and the corrected rounds'
+/// interval scaled (a stage still spans at least one evaluation interval) and the seed
+/// replaced; a stage leaves at its gate, or at its budget (never waiting for a person).
 fn scaled_curriculum(mut spec: CurriculumSpec, seed: u64, budget: Budget) -> CurriculumSpec {
+    let scale = |n: u64| ((n as f64 * budget.scale).round() as u64).max(1);
     spec.seed = seed;
+    spec.eval_every = scale(spec.eval_every);
     for stage in &mut spec.stages {
+        stage.dagger_every = scale(stage.dagger_every);
         stage.gate.on_budget = "advance".into();
         stage.gate.budget = ((stage.gate.budget as f64 * budget.scale).round() as u64)
             .max(spec.eval_every.min(stage.gate.budget));
@@ -615,7 +638,11 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
             let Some(p) = pool(&mine, &label) else {
                 continue;
             };
-            let b = pool(&base, &label);
+            let base_label = run
+                .baseline_eval
+                .as_ref()
+                .map_or_else(|| label.clone(), EvalTarget::label);
+            let b = pool(&base, &base_label);
             let mean = |f: &dyn Fn(&SeedResult) -> f64| {
                 mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64
             };

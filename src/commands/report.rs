@@ -33,8 +33,9 @@ pub struct ReportArgs {
     /// directory continues unfinished runs and reuses finished ones.
     #[arg(long)]
     pub out: PathBuf,
-    /// A quarter of every stage budget (curriculum), or a tenth of every run's updates and
-    /// only its first seed (recipes).
+    /// A quarter of every stage budget (curriculum), or 7% of every run's updates (and
+    /// of its curriculum's evaluation and correction intervals) and only its first seed
+    /// (recipes).
     #[arg(long, conflicts_with = "scale")]
     pub quick: bool,
     /// Every stage budget × this factor (default 1: the curriculum's own budgets).
