@@ -281,6 +281,15 @@ fn read_checked(dir: &Path, meta: &CheckpointMeta, name: &str) -> Result<Option<
     Ok(Some(content))
 }
 
+/// A policy of `meta`'s shape whose weights are about to be overwritten (by the model record,
+/// or by the training record on resume): initialised under the seeding lock so that its
+/// throwaway draws cannot interleave with another thread's seeded initialisation.
+pub fn blank_policy(meta: &CheckpointMeta, device: &Device) -> Result<Policy> {
+    Ok(crate::device::unseeded(|| {
+        Policy::new(&meta.model, meta.tokenizer.vocab_size(), device)
+    })?)
+}
+
 /// Loads the checkpoint in `dir` onto `device`.
 pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
     let meta = load_meta(dir)?;
@@ -288,10 +297,8 @@ pub fn load(dir: &Path, device: &Device) -> Result<Checkpoint> {
         .ok_or_else(|| Error::checkpoint(dir, format!("{META} lists no {MODEL}")))?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(model_bytes))
         .map_err(|e| Error::checkpoint(dir, format!("{MODEL} cannot be parsed: {e}")))?;
-    let policy = crate::device::unseeded(|| {
-        Policy::new(&meta.model, meta.tokenizer.vocab_size(), device)
-    })
-    .map_err(|e| Error::checkpoint(dir, e.to_string()))?
+    let policy = blank_policy(&meta, device)
+        .map_err(|e| Error::checkpoint(dir, e.to_string()))?
         .try_load_record(record)
         .map_err(|e| {
             Error::checkpoint(

@@ -1060,13 +1060,7 @@ fn restore_learner(
     let optimizer = OptimizerConfig::default();
     let trained = match ckpt.training.clone() {
         Some(bytes) => {
-            let fresh = crate::device::unseeded(|| {
-                Policy::new(
-                    &ckpt.meta.model,
-                    ckpt.meta.tokenizer.vocab_size(),
-                    &device.device,
-                )
-            })?;
+            let fresh = checkpoint::blank_policy(&ckpt.meta, &device.device)?;
             checkpoint::load_training(dir, fresh, bytes)?
         }
         None => ckpt.policy.clone(),

@@ -129,13 +129,7 @@ pub fn resume(
     let finetune = &config.finetune;
     let trained = match ckpt.training.clone() {
         Some(bytes) => {
-            let fresh = crate::device::unseeded(|| {
-                Policy::new(
-                    &ckpt.meta.model,
-                    ckpt.meta.tokenizer.vocab_size(),
-                    &device.device,
-                )
-            })?;
+            let fresh = checkpoint::blank_policy(&ckpt.meta, &device.device)?;
             if finetune.has_adapters() {
                 let structure = crate::device::seeded(&device.device, ADAPTER_SEED, || {
                     finetune.prepare(fresh)
