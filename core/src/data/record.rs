@@ -411,7 +411,11 @@ mod tests {
         let e = &ds.episodes()[0];
         assert!(e.instruction.contains("then"), "{}", e.instruction);
         let reached = *e.subtasks.last().unwrap() as usize + 1;
-        assert!(e.subgoal_instructions.len() >= reached.max(2), "{:?}", e.subgoal_instructions);
+        assert!(
+            e.subgoal_instructions.len() >= reached.max(2),
+            "{:?}",
+            e.subgoal_instructions
+        );
         let last = ds.len() - 1;
         let (first, end) = (ds.get(0).unwrap(), ds.get(last).unwrap());
         assert_eq!(first.instruction, e.subgoal_instructions[0]);
