@@ -112,10 +112,11 @@ impl Episode {
     /// The instruction the policy read at frame `t`: the episode's, or with sub-goal
     /// instructions that of the frame's sub-goal.
     pub fn instruction_at(&self, t: usize) -> &str {
-        match self.subgoal_instructions.len() {
-            0 => &self.instruction,
-            n => &self.subgoal_instructions[(self.subtasks[t] as usize).min(n - 1)],
-        }
+        crate::sim::language::current_instruction(
+            &self.instruction,
+            &self.subgoal_instructions,
+            self.subtasks[t] as usize,
+        )
     }
 
     /// Whether the episode has no frames.

@@ -110,10 +110,11 @@ impl Episode {
     /// The instruction the policy reads now: the whole task's, or with the `subgoals`
     /// variation the current sub-goal's (the last one's once all are done).
     fn current_instruction(&self) -> &str {
-        match self.subgoal_instructions.len() {
-            0 => &self.instruction,
-            n => &self.subgoal_instructions[self.progress.index().min(n - 1)],
-        }
+        language::current_instruction(
+            &self.instruction,
+            &self.subgoal_instructions,
+            self.progress.index(),
+        )
     }
 }
 

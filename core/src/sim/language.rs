@@ -163,6 +163,16 @@ pub fn instruction(
     clauses.join(&join)
 }
 
+/// The instruction a policy reads while working on sub-goal `index`: the whole task's, or with
+/// sub-goal instructions (the `subgoals` variation) that sub-goal's, the last one's once all
+/// are done. The simulator and recorded episodes both answer it this way.
+pub fn current_instruction<'a>(whole: &'a str, subgoals: &'a [String], index: usize) -> &'a str {
+    match subgoals.len() {
+        0 => whole,
+        n => &subgoals[index.min(n - 1)],
+    }
+}
+
 /// Every word any instruction can contain (training and held-out paraphrases), sorted and
 /// deduplicated: the model's tokenizer is built from it.
 pub fn vocabulary() -> Vec<String> {
