@@ -49,6 +49,10 @@ pub struct TaskResult {
     pub ci95: [f64; 2],
     /// Mean episode length in control steps.
     pub mean_length: f64,
+    /// Mean fraction of the task's sub-goals completed by the episode's end: partial progress
+    /// on multi-step tasks, where whole-episode success alone can read 0% for very different
+    /// policies.
+    pub subgoals_done: f64,
 }
 
 /// Results of a suite.
@@ -66,6 +70,8 @@ pub struct EvalReport {
     pub ci95: [f64; 2],
     /// Mean episode length.
     pub mean_length: f64,
+    /// Mean fraction of sub-goals completed per episode ([`TaskResult::subgoals_done`]).
+    pub subgoals_done: f64,
     /// Per task.
     pub tasks: Vec<TaskResult>,
     /// Frames of the recorded episodes ([`EvalOptions::record_per_task`]); not serialised.
@@ -148,6 +154,8 @@ struct Episode {
     done: bool,
     success: bool,
     length: u32,
+    /// Fraction of the task's sub-goals completed when the episode ended.
+    subgoals_done: f64,
 }
 
 /// Runs `policy` on every task and evaluation seed of `suite`.
@@ -179,6 +187,7 @@ pub fn evaluate(
                 done: false,
                 success: false,
                 length: 0,
+                subgoals_done: 0.0,
             });
         }
     }
@@ -222,6 +231,8 @@ pub fn evaluate(
                     if result.terminated || result.truncated {
                         episode.done = true;
                         episode.success = result.info.success;
+                        episode.subgoals_done = result.info.subtask_index as f64
+                            / result.info.num_subtasks.max(1) as f64;
                         break;
                     }
                 }
@@ -307,6 +318,7 @@ fn report(suite: &Suite, episodes: &[Episode]) -> EvalReport {
         let n = list.len();
         let k = list.iter().filter(|e| e.success).count();
         let mean_length = list.iter().map(|e| e.length as f64).sum::<f64>() / n.max(1) as f64;
+        let subgoals_done = list.iter().map(|e| e.subgoals_done).sum::<f64>() / n.max(1) as f64;
         TaskResult {
             task: name.to_string(),
             episodes: n,
@@ -314,6 +326,7 @@ fn report(suite: &Suite, episodes: &[Episode]) -> EvalReport {
             success_rate: k as f64 / n.max(1) as f64,
             ci95: wilson_interval(k, n),
             mean_length,
+            subgoals_done,
         }
     };
     let tasks: Vec<TaskResult> = suite
@@ -334,6 +347,7 @@ fn report(suite: &Suite, episodes: &[Episode]) -> EvalReport {
         success_rate: all.success_rate,
         ci95: all.ci95,
         mean_length: all.mean_length,
+        subgoals_done: all.subgoals_done,
         tasks,
         rollouts: Vec::new(),
     }
@@ -344,25 +358,28 @@ impl EvalReport {
     pub fn to_markdown(&self) -> String {
         let pct = |x: f64| format!("{:.1}%", 100.0 * x);
         let mut out = format!(
-            "# Evaluation: suite `{}`\n\nSuccess {} ({}/{}), 95% CI [{}, {}], mean length {:.1} steps.\n\n\
-             | task | success | 95% CI | episodes | mean length |\n|---|---|---|---|---|\n",
+            "# Evaluation: suite `{}`\n\nSuccess {} ({}/{}), 95% CI [{}, {}], mean length {:.1} steps, \
+             {} of the sub-goals completed.\n\n\
+             | task | success | 95% CI | episodes | mean length | sub-goals done |\n|---|---|---|---|---|---|\n",
             self.suite,
             pct(self.success_rate),
             self.successes,
             self.episodes,
             pct(self.ci95[0]),
             pct(self.ci95[1]),
-            self.mean_length
+            self.mean_length,
+            pct(self.subgoals_done)
         );
         for t in &self.tasks {
             out += &format!(
-                "| {} | {} | [{}, {}] | {} | {:.1} |\n",
+                "| {} | {} | [{}, {}] | {} | {:.1} | {} |\n",
                 t.task,
                 pct(t.success_rate),
                 pct(t.ci95[0]),
                 pct(t.ci95[1]),
                 t.episodes,
-                t.mean_length
+                t.mean_length,
+                pct(t.subgoals_done)
             );
         }
         out

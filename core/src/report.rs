@@ -258,6 +258,10 @@ pub struct TargetResult {
     pub successes: usize,
     /// Episodes run.
     pub episodes: usize,
+    /// Mean fraction of sub-goals completed per episode (absent in results written before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subgoals_done: Option<f64>,
 }
 
 /// What one (run, seed) reached; written as `result.json` in its directory.
@@ -511,6 +515,7 @@ fn train_one(
             target: target.label(),
             successes: report.successes,
             episodes: report.episodes,
+            subgoals_done: Some(report.subgoals_done),
         });
     }
     Ok(Some(SeedResult {
@@ -575,6 +580,8 @@ pub struct Pooled {
     pub ci95: [f64; 2],
     /// Success of each seed.
     pub per_seed: Vec<f64>,
+    /// Mean fraction of sub-goals completed, over the seeds that recorded it.
+    pub subgoals_done: Option<f64>,
 }
 
 fn pool(results: &[&SeedResult], target: &str) -> Option<Pooled> {
@@ -587,7 +594,10 @@ fn pool(results: &[&SeedResult], target: &str) -> Option<Pooled> {
     }
     let k: usize = hits.iter().map(|t| t.successes).sum();
     let n: usize = hits.iter().map(|t| t.episodes).sum();
+    let recorded: Vec<f64> = hits.iter().filter_map(|t| t.subgoals_done).collect();
     Some(Pooled {
+        subgoals_done: (!recorded.is_empty())
+            .then(|| recorded.iter().sum::<f64>() / recorded.len() as f64),
         success_rate: k as f64 / n.max(1) as f64,
         ci95: wilson_interval(k, n),
         per_seed: hits
@@ -612,9 +622,11 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
          fixed evaluation seeds, pooled over the training seeds, with its 95% Wilson interval; \
          Δ is the difference from the baseline in points (pooled); updates, labels and wall \
          time are per seed. Pooled intervals count every episode as independent; with several \
-         training seeds, the seeds column also gives each seed's own success.\n\n\
-         | recipe | category | evaluated on | success | baseline | Δ (points) | seeds | updates | trainable params | teacher labels | wall time |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+         training seeds, the seeds column also gives each seed's own success. Sub-goals is the \
+         mean fraction of a task's sub-goals completed by the episode's end (partial progress on \
+         multi-step tasks).\n\n\
+         | recipe | category | evaluated on | success | baseline | Δ (points) | sub-goals | seeds | updates | trainable params | teacher labels | wall time |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
         protocol.name,
         protocol.description,
         budget.scale,
@@ -647,7 +659,7 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
                 mine.iter().map(|r| f(r)).sum::<f64>() / mine.len() as f64
             };
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.0} | {:.1} min |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {:.0} | {:.1} min |\n",
                 run.recipe,
                 run.category,
                 label,
@@ -657,6 +669,8 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
                     "{:+.1}",
                     100.0 * (p.success_rate - b.success_rate)
                 )),
+                p.subgoals_done
+                    .map_or("—".into(), |f| format!("{:.0}%", 100.0 * f)),
                 seeds_cell(&p),
                 mean(&|r| r.updates as f64),
                 format_params(mine[0].params),
