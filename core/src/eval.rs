@@ -401,4 +401,36 @@ mod tests {
         let [lo, _] = wilson_interval(0, 20);
         assert_eq!(lo, 0.0);
     }
+
+    /// The report averages each task's sub-goal fraction separately from its success, so
+    /// a multi-step task that no episode finishes still shows how far its episodes got.
+    #[test]
+    fn report_averages_sub_goals_done_per_task() {
+        let suite = Suite::builtin("long").unwrap();
+        let task = suite.tasks[0].name.clone();
+        let episode = |success: bool, subgoals_done: f64| {
+            let mut env = Env::new(&suite, &task, EnvConfig::default()).unwrap();
+            let obs = env.reset(0).unwrap();
+            Episode {
+                task: task.clone(),
+                seed: 0,
+                frames: None,
+                env,
+                obs,
+                done: true,
+                success,
+                length: 10,
+                subgoals_done,
+            }
+        };
+        let report = report(
+            &suite,
+            &[episode(false, 0.5), episode(false, 0.0), episode(true, 1.0)],
+        );
+        let first = &report.tasks[0];
+        assert_eq!((first.successes, first.episodes), (1, 3));
+        assert!((first.subgoals_done - 0.5).abs() < 1e-12);
+        assert!((report.subgoals_done - 0.5).abs() < 1e-12);
+        assert!(report.to_markdown().contains("| 50.0% |"));
+    }
 }

@@ -722,3 +722,85 @@ pub fn pooled(results: &[SeedResult], name: &str, target: &str) -> Option<Pooled
     let mine: Vec<&SeedResult> = results.iter().filter(|r| r.run == name).collect();
     pool(&mine, target)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(run: &str, seed: u64, successes: usize, subgoals: Option<f64>) -> SeedResult {
+        SeedResult {
+            run: run.into(),
+            seed,
+            updates: 100,
+            train_seconds: 60.0,
+            resumed: false,
+            params: (10, 100),
+            teacher_labels: 1000,
+            targets: vec![TargetResult {
+                target: "long".into(),
+                successes,
+                episodes: 10,
+                subgoals_done: subgoals,
+            }],
+            checkpoint: PathBuf::from("x"),
+            budget_scale: 1.0,
+        }
+    }
+
+    fn protocol() -> Protocol {
+        toml::from_str(
+            r#"
+            name = "t"
+            [[runs]]
+            name = "base"
+            recipe = "imitation"
+            category = "baseline"
+            config = "a.toml"
+            eval = [{ suite = "long" }]
+            [[runs]]
+            name = "rl"
+            recipe = "grpo"
+            category = "multi-component integration"
+            config = "b.toml"
+            seeds = [0, 1]
+            baseline = "base"
+            eval = [{ suite = "long" }]
+            "#,
+        )
+        .unwrap()
+    }
+
+    /// Pooling adds episodes over seeds, averages the sub-goal fraction over the seeds that
+    /// recorded it, and the table shows both with the difference from the baseline.
+    #[test]
+    fn table_pools_seeds_and_sub_goals() {
+        let results = [
+            result("base", 0, 2, None),
+            result("rl", 0, 4, Some(0.5)),
+            result("rl", 1, 6, Some(0.7)),
+        ];
+        let rl: Vec<&SeedResult> = results[1..].iter().collect();
+        let pooled = pool(&rl, "long").unwrap();
+        assert!((pooled.success_rate - 0.5).abs() < 1e-12);
+        assert!((pooled.subgoals_done.unwrap() - 0.6).abs() < 1e-12);
+        assert_eq!(pooled.per_seed, vec![0.4, 0.6]);
+        let base = pool(&[&results[0]], "long").unwrap();
+        assert_eq!(base.subgoals_done, None);
+
+        let md = to_markdown(&protocol(), Budget::FULL, &results);
+        let rl_row = md.lines().find(|l| l.starts_with("| grpo |")).unwrap();
+        assert!(rl_row.contains("| +30.0 |"), "{rl_row}");
+        assert!(rl_row.contains("| 60% |"), "{rl_row}");
+        assert!(rl_row.contains("2: 40 / 60%"), "{rl_row}");
+        let base_row = md.lines().find(|l| l.starts_with("| imitation |")).unwrap();
+        assert!(base_row.contains("| — |"), "{base_row}");
+    }
+
+    /// Results written before the sub-goal fraction was recorded still load.
+    #[test]
+    fn results_without_sub_goals_still_load() {
+        let json = r#"{"target": "goal", "successes": 3, "episodes": 10}"#;
+        let t: TargetResult = serde_json::from_str(json).unwrap();
+        assert_eq!(t.subgoals_done, None);
+    }
+}
