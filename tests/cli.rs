@@ -674,6 +674,28 @@ fn report_measures_recipes_against_their_baselines() {
     let again = praxis(&args);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stdout(&again), table);
+    // --table shows a report in progress without training what is missing
+    let grpo_result = out_dir.join("grpo").join("seed-0").join("result.json");
+    std::fs::remove_file(&grpo_result).unwrap();
+    let mut table_args = args.to_vec();
+    table_args.push("--table");
+    let partial = praxis(&table_args);
+    assert!(partial.status.success(), "{}", stderr(&partial));
+    let partial = stdout(&partial);
+    assert!(
+        partial.contains("2 of 3 (run, seed) pairs finished; 1 still to train"),
+        "{partial}"
+    );
+    assert!(
+        partial.contains("| imitation | baseline | goal | "),
+        "{partial}"
+    );
+    assert!(!partial.contains("| GRPO |"), "{partial}");
+    assert!(!grpo_result.exists());
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("recipes-partial.md")).unwrap(),
+        partial
+    );
     // bad protocols are refused before anything trains
     let text = std::fs::read_to_string(&protocol).unwrap();
     for (broken, needle) in [

@@ -378,6 +378,38 @@ pub fn run_protocol(
     Ok(Some(results))
 }
 
+/// The (run, seed) results already in `out` at `budget`, in protocol order, and how many of
+/// the protocol's (run, seed) pairs are still to train: the table of a report in progress,
+/// without training anything.
+pub fn finished_results(
+    protocol: &Protocol,
+    out: &Path,
+    budget: Budget,
+) -> Result<(Vec<SeedResult>, usize)> {
+    let mut results = Vec::new();
+    let mut pending = 0;
+    for run in &protocol.runs {
+        for &seed in budget.seeds(run) {
+            let path = seed_dir(out, &run.name, seed).join(RESULT_FILE);
+            if !path.is_file() {
+                pending += 1;
+                continue;
+            }
+            let result = read_result(&path)?;
+            if (result.budget_scale - budget.scale).abs() > 1e-9 {
+                return Err(Error::invalid(format!(
+                    "{} was trained at budget × {}, not × {}",
+                    path.display(),
+                    result.budget_scale,
+                    budget.scale
+                )));
+            }
+            results.push(result);
+        }
+    }
+    Ok((results, pending))
+}
+
 fn read_result(path: &Path) -> Result<SeedResult> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))

@@ -41,6 +41,10 @@ pub struct ReportArgs {
     /// Every stage budget × this factor (default 1: the curriculum's own budgets).
     #[arg(long)]
     pub scale: Option<f64>,
+    /// With `--recipes`: train nothing; print the table of the runs finished so far in
+    /// `--out` (a report in progress) and write it as `recipes-partial.md`.
+    #[arg(long, requires = "recipes")]
+    pub table: bool,
 }
 
 /// Runs the report the arguments ask for.
@@ -64,6 +68,9 @@ fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> any
         (false, Some(s)) => anyhow::bail!("--scale must be in (0, 10], got {s}"),
         (false, None) => Budget::FULL,
     };
+    if args.table {
+        return write_partial_table(&protocol, &args.out, budget);
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone())?;
@@ -104,6 +111,23 @@ fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> any
         args.out.join("recipes.md").display(),
         started.elapsed().as_secs_f64() / 60.0
     );
+    Ok(())
+}
+
+/// `--table`: the table of what a report directory holds so far.
+fn write_partial_table(protocol: &Protocol, out: &Path, budget: Budget) -> anyhow::Result<()> {
+    if !out.is_dir() {
+        anyhow::bail!("no report directory at {}", out.display());
+    }
+    let (results, pending) = report::finished_results(protocol, out, budget)?;
+    let markdown = format!(
+        "{}\n{} of {} (run, seed) pairs finished; {pending} still to train.\n",
+        report::to_markdown(protocol, budget, &results),
+        results.len(),
+        results.len() + pending
+    );
+    atomic::write_file(&out.join("recipes-partial.md"), markdown.as_bytes())?;
+    print!("{markdown}");
     Ok(())
 }
 
