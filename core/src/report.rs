@@ -332,16 +332,7 @@ pub fn run_protocol(
         for &seed in budget.seeds(run) {
             let dir = seed_dir(out, &run.name, seed);
             let result_path = dir.join(RESULT_FILE);
-            if result_path.is_file() {
-                let result = read_result(&result_path)?;
-                if (result.budget_scale - budget.scale).abs() > 1e-9 {
-                    return Err(Error::invalid(format!(
-                        "{} was trained at budget × {}, this report asks for × {}: use another --out",
-                        dir.display(),
-                        result.budget_scale,
-                        budget.scale
-                    )));
-                }
+            if let Some(result) = finished(&result_path, budget)? {
                 results.push(result);
                 continue;
             }
@@ -390,24 +381,31 @@ pub fn finished_results(
     let mut pending = 0;
     for run in &protocol.runs {
         for &seed in budget.seeds(run) {
-            let path = seed_dir(out, &run.name, seed).join(RESULT_FILE);
-            if !path.is_file() {
-                pending += 1;
-                continue;
+            match finished(&seed_dir(out, &run.name, seed).join(RESULT_FILE), budget)? {
+                Some(result) => results.push(result),
+                None => pending += 1,
             }
-            let result = read_result(&path)?;
-            if (result.budget_scale - budget.scale).abs() > 1e-9 {
-                return Err(Error::invalid(format!(
-                    "{} was trained at budget × {}, not × {}",
-                    path.display(),
-                    result.budget_scale,
-                    budget.scale
-                )));
-            }
-            results.push(result);
         }
     }
     Ok((results, pending))
+}
+
+/// The result at `path` if that (run, seed) has finished, refused when it was trained at
+/// another budget (a report directory holds one budget).
+fn finished(path: &Path, budget: Budget) -> Result<Option<SeedResult>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let result = read_result(path)?;
+    if (result.budget_scale - budget.scale).abs() > 1e-9 {
+        return Err(Error::invalid(format!(
+            "{} was trained at budget × {}, this report asks for × {}: use another --out",
+            path.display(),
+            result.budget_scale,
+            budget.scale
+        )));
+    }
+    Ok(Some(result))
 }
 
 fn read_result(path: &Path) -> Result<SeedResult> {
