@@ -696,6 +696,19 @@ fn report_measures_recipes_against_their_baselines() {
         std::fs::read_to_string(out_dir.join("recipes-partial.md")).unwrap(),
         partial
     );
+    let missing = dir.path().join("no-such-report");
+    assert_one_line_error(
+        &praxis(&[
+            "report",
+            "--recipes",
+            protocol.to_str().unwrap(),
+            "--out",
+            missing.to_str().unwrap(),
+            "--table",
+        ]),
+        "no report directory",
+    );
+    assert!(!missing.exists());
     // bad protocols are refused before anything trains
     let text = std::fs::read_to_string(&protocol).unwrap();
     for (broken, needle) in [
