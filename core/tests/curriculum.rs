@@ -292,6 +292,78 @@ fn success_band_sampling_practises_the_tasks_measured_between_10_and_90_percent(
     eprintln!("measured success {measured:?} -> practising {expected:?}");
 }
 
+/// Corrections aimed by success band: the same stage as `BAND`, with DAgger rounds that roll
+/// out only the tasks measured at 10–90%.
+const BAND_DAGGER: &str = r#"
+name = "band-dagger"
+suite = "goal"
+preset = "xs"
+seed = 2
+batch_size = 16
+eval_every = 150
+demos = 40
+deterministic = true
+
+[[stages]]
+name = "practice"
+signals = { imitation = 1.0, dagger = 0.001 }
+lr = 3e-3
+dagger_every = 150
+dagger = { episodes = 8, success_band = true }
+constraints.task.tasks = ["reach-purple", "reach-yellow", "push-red-to-green", "place-red-on-yellow"]
+[stages.gate]
+budget = 400
+success = 0.99
+min_episodes = 20
+"#;
+
+fn round_tasks(dir: &Path) -> Vec<String> {
+    let mut tasks: Vec<String> = praxis_core::data::Dataset::open(dir)
+        .unwrap()
+        .episodes()
+        .iter()
+        .map(|e| e.task.clone())
+        .collect();
+    tasks.sort();
+    tasks.dedup();
+    tasks
+}
+
+#[test]
+fn success_band_corrections_roll_out_only_the_half_learnt_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let flex = device::open(Backend::Flex).unwrap();
+    let mut engine = Engine::create(
+        &dir.path().join("run"),
+        spec(BAND_DAGGER),
+        flex,
+        None,
+        options(),
+    )
+    .unwrap();
+    let mut all = engine.practice_tasks();
+    all.sort();
+    // The first round comes before any evaluation: every task.
+    engine.step(150).unwrap();
+    assert_eq!(round_tasks(&engine.state().rounds[0].dir), all);
+    // The gate evaluation at update 150 measured each task; the next round follows it.
+    let measured = engine.state().task_success.clone();
+    engine.step(1).unwrap();
+    let mut practised = engine.practice_tasks();
+    practised.sort();
+    assert!(
+        practised.len() < all.len(),
+        "the test needs a band narrower than the suite: measured {measured:?}"
+    );
+    assert_eq!(engine.state().rounds.len(), 2);
+    assert_eq!(
+        round_tasks(&engine.state().rounds[1].dir),
+        practised,
+        "measured {measured:?}"
+    );
+    eprintln!("measured {measured:?} -> corrections on {practised:?}");
+}
+
 /// Two short stages, the first with auxiliary losses.
 const WITH_AUXILIARY: &str = r#"
 name = "aux"

@@ -33,6 +33,10 @@ pub struct DaggerOptions {
     pub takeover_after: u32,
     /// Steps the teacher keeps the controls once it has taken over.
     pub takeover_steps: u32,
+    /// Roll out only the stage's tasks in the success band (measured at 10–90% at the last
+    /// gate evaluation; all of them before the first or when none is in it), so corrections
+    /// land where the policy fails, not on tasks it already solves every time.
+    pub success_band: bool,
 }
 
 impl Default for DaggerOptions {
@@ -43,6 +47,7 @@ impl Default for DaggerOptions {
             stray_distance: 0.6,
             takeover_after: 3,
             takeover_steps: 6,
+            success_band: false,
         }
     }
 }
