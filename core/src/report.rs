@@ -800,6 +800,18 @@ mod tests {
         .unwrap()
     }
 
+    /// The shipped protocol loads: every config and curriculum it names parses and checks,
+    /// every `init_from` and baseline resolves, so `praxis report` cannot fail on it midway.
+    #[test]
+    fn the_shipped_protocol_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/report/recipes.toml");
+        let protocol = Protocol::load(&path).unwrap();
+        let headline = |name: &str| protocol.find(name).map(|r| r.seeds.len());
+        for name in ["goal-dagger-50", "long-grpo", "long-grpo-cool", "arm4-lora"] {
+            assert_eq!(headline(name), Some(3), "{name}");
+        }
+    }
+
     /// Pooling adds episodes over seeds, averages the sub-goal fraction over the seeds that
     /// recorded it, and the table shows both with the difference from the baseline.
     #[test]

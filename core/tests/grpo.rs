@@ -96,6 +96,7 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
         old_log_probs: &old,
         advantages: &advantages,
         clip: 0.2,
+        temperature: 1.0,
         value_targets: None,
     };
     for _ in 0..8 {
@@ -130,4 +131,79 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
     .unwrap();
     let err = grpo::collect(&l1, &tokenizer, &suite, &starts, &options, 9).unwrap_err();
     assert!(err.to_string().contains("bins head"), "{err}");
+}
+
+/// Rollouts sampled below temperature 1 carry their log-probabilities at that temperature,
+/// and the clipped update compares against the policy at the same temperature: before any
+/// step the ratio is 1 (no clipping, no divergence), where comparing against the untempered
+/// policy would not be.
+#[test]
+fn tempered_rollouts_start_the_update_at_ratio_one() {
+    let model = ModelConfig::preset("xs", HeadKind::Bins).unwrap();
+    let tokenizer = Tokenizer::new(praxis_core::sim::vocabulary());
+    let device = Device::flex();
+    let policy = praxis_core::device::seeded(&device, 5, || {
+        Policy::new(&model, tokenizer.vocab_size(), &device)
+    })
+    .unwrap();
+    let suite = Suite::builtin("goal").unwrap();
+    let tasks = vec!["reach-purple".to_string()];
+    let options = RolloutOptions {
+        group_size: 2,
+        temperature: 0.25,
+        ..RolloutOptions::default()
+    };
+    let starts = rollouts::starts(&tasks, 1, 700);
+    let trajectories = rollouts::sample(&policy, &tokenizer, &suite, &starts, &options, 3).unwrap();
+    let decisions: Vec<&Decision> = trajectories
+        .iter()
+        .flat_map(|t| t.decisions.iter())
+        .take(16)
+        .collect();
+    let (batch, actions, mask) = rollouts::update_inputs(&policy, &tokenizer, &decisions).unwrap();
+    let old: Vec<f32> = decisions
+        .iter()
+        .flat_map(|d| d.value_log_probs.iter().copied())
+        .collect();
+    let advantages: Vec<f32> = (0..decisions.len())
+        .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let chunks = Chunks {
+        batch: &batch,
+        actions: &actions,
+        mask: &mask,
+    };
+    let kl_at = |temperature: f32| {
+        let mut learner = Learner::new(policy.clone(), &OptimizerConfig::default(), &device);
+        let surrogate = Surrogate {
+            old_log_probs: &old,
+            advantages: &advantages,
+            clip: 0.2,
+            temperature,
+            value_targets: None,
+        };
+        let outcome = learner
+            .clipped_policy_step(chunks, surrogate, 1e-3, None)
+            .unwrap();
+        let get = |name: &str| {
+            outcome
+                .auxiliary
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+                .unwrap()
+        };
+        (get("approx_kl"), get("clip_fraction"))
+    };
+    let (kl, clipped) = kl_at(0.25);
+    assert!(
+        kl.abs() < 1e-4 && clipped == 0.0,
+        "same temperature: kl {kl}, clipped {clipped}"
+    );
+    let (kl, clipped) = kl_at(1.0);
+    eprintln!("temperature 1 against T = 0.25 samples: kl {kl}, clipped {clipped}");
+    assert!(
+        kl > 1e-3 && clipped > 0.05,
+        "temperature 1 against T = 0.25 samples: kl {kl}, clipped {clipped}"
+    );
 }

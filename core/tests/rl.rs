@@ -133,6 +133,7 @@ fn ppo_fits_its_values_and_favours_positive_advantages() {
         old_log_probs: &old_values,
         advantages: &adv,
         clip: 0.2,
+        temperature: 1.0,
         value_targets: Some((&returns, options.value_weight)),
     };
     let mut value_losses = Vec::new();

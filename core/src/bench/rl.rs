@@ -109,6 +109,7 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
         old_log_probs: &old,
         advantages: &advantages,
         clip: 0.2,
+        temperature: 1.0,
         value_targets: None,
     };
     let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device.device);

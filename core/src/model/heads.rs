@@ -158,9 +158,26 @@ impl BinsHead {
 
     /// Log-probability of each value of `actions` under the head `[B, C, A]`.
     pub fn action_log_probs(&self, queries: Tensor<3>, actions: Tensor<3>) -> Tensor<3> {
+        self.action_log_probs_at(queries, actions, 1.0)
+    }
+
+    /// Log-probability of each value of `actions` under the head's distribution at
+    /// `temperature` (softmax of the logits divided by it) `[B, C, A]`: what an RL update
+    /// compares against when its rollouts were sampled at that temperature.
+    pub fn action_log_probs_at(
+        &self,
+        queries: Tensor<3>,
+        actions: Tensor<3>,
+        temperature: f32,
+    ) -> Tensor<3> {
         let [b, c, a] = actions.dims();
         let index = self.bin_of(actions).reshape([b, c, a, 1]);
-        self.log_probs(queries).gather(3, index).reshape([b, c, a])
+        let log_probs = match temperature == 1.0 {
+            true => self.log_probs(queries),
+            // log_softmax(log_softmax(z) / T) = log_softmax(z / T)
+            false => log_softmax(self.log_probs(queries) / temperature as f64, 3),
+        };
+        log_probs.gather(3, index).reshape([b, c, a])
     }
 
     /// Masked mean negative log-likelihood (cross-entropy) of the target bins.

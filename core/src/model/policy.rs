@@ -214,9 +214,20 @@ impl Policy {
     /// Log-probability of each value of `actions` `[B, C, A]` under the `bins` head, for
     /// policy-gradient methods. `None` for the other heads (they have no tractable density).
     pub fn action_log_probs(&self, encoding: &Encoding, actions: Tensor<3>) -> Option<Tensor<3>> {
+        self.action_log_probs_at(encoding, actions, 1.0)
+    }
+
+    /// [`action_log_probs`](Self::action_log_probs) under the `bins` head's distribution at
+    /// `temperature`, the one rollouts sampled at that temperature were drawn from.
+    pub fn action_log_probs_at(
+        &self,
+        encoding: &Encoding,
+        actions: Tensor<3>,
+        temperature: f32,
+    ) -> Option<Tensor<3>> {
         self.bins
             .as_ref()
-            .map(|head| head.action_log_probs(encoding.queries.clone(), actions))
+            .map(|head| head.action_log_probs_at(encoding.queries.clone(), actions, temperature))
     }
 
     /// Log-probabilities of every bin of every action value `[B, C, A, bins]` under the

@@ -33,6 +33,9 @@ pub struct Surrogate<'a> {
     pub advantages: &'a [f32],
     /// Clip range ε of the probability ratio.
     pub clip: f32,
+    /// Temperature the rollouts were sampled at: the new log-probabilities are taken under the
+    /// policy's distribution at the same temperature, so the ratio starts at 1.
+    pub temperature: f32,
     /// Value-head targets (returns) and the value loss's weight, for PPO.
     pub value_targets: Option<(&'a [f32], f32)>,
 }
@@ -445,7 +448,11 @@ impl Learner {
         let encoding = self.policy.encode(&input, false);
         let per_value = self
             .policy
-            .action_log_probs(&encoding, self.chunk_tensor(chunks.actions, b)?)
+            .action_log_probs_at(
+                &encoding,
+                self.chunk_tensor(chunks.actions, b)?,
+                surrogate.temperature,
+            )
             .ok_or_else(|| Error::invalid("RL updates need the bins head"))?;
         let mask = self.chunk_tensor(chunks.mask, b)?;
         let old = self.chunk_tensor(surrogate.old_log_probs, b)?;

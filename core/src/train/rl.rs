@@ -84,7 +84,8 @@ pub struct RlConfig {
     /// Actions of each sampled chunk executed before re-planning.
     #[serde(default = "default_execute_steps")]
     pub execute_steps: usize,
-    /// Sampling temperature of the bins head.
+    /// Sampling temperature of the bins head (below 1: closer to the greedy policy evaluation
+    /// runs). GRPO's and PPO's ratios compare log-probabilities at this temperature.
     #[serde(default = "default_temperature")]
     pub temperature: f32,
     /// Variations switched on in the rollouts (names as in `praxis eval --variations`).
@@ -157,12 +158,6 @@ impl RlConfig {
         }
         if !(self.temperature.is_finite() && self.temperature > 0.0) {
             return Err("rl.temperature must be a positive number".into());
-        }
-        if self.method != RlMethod::Dpo && self.temperature != 1.0 {
-            return Err(format!(
-                "rl.temperature must be 1 for {}: its probability ratio compares against the distribution the actions were sampled from",
-                self.method.name()
-            ));
         }
         if !(self.dpo.margin.is_finite() && self.dpo.margin >= 0.0) {
             return Err("rl.dpo.margin must be 0 or more".into());
@@ -544,6 +539,7 @@ fn update(
                 old_log_probs: &old,
                 advantages: &adv,
                 clip: rl.clip,
+                temperature: rl.temperature,
                 value_targets: targets.as_deref().map(|t| (t, rl.ppo.value_weight)),
             };
             learner.clipped_policy_step(chunks, surrogate, lr, imitation)

@@ -59,7 +59,8 @@ pub struct Decision {
     /// Values of each action the simulator applies (the rest of the model's padded action
     /// vector is ignored, so it is never credited).
     pub action_dims: usize,
-    /// Log-probability of every sampled value under the sampling policy (temperature 1),
+    /// Log-probability of every sampled value under the sampling distribution (the policy's
+    /// at the rollouts' temperature),
     /// `chunk_len × action_dim` (credited or not; see [`update_inputs`]'s mask).
     pub value_log_probs: Vec<f32>,
     /// Task progress (the simulator's dense reward, 0..1) gained while the chunk ran.
@@ -160,6 +161,18 @@ pub fn sample_bin(log_probs: &[f32], temperature: f32, rng: &mut impl rand::Rng)
         u -= w;
     }
     weights.len() - 1
+}
+
+/// Log-probability of bin `bin` under the distribution `sample_bin` draws from at
+/// `temperature`: `log_softmax(log_probs / T)[bin]` (exactly `log_probs[bin]` at T = 1).
+pub fn tempered_log_prob(log_probs: &[f32], bin: usize, temperature: f32) -> f32 {
+    if temperature == 1.0 {
+        return log_probs[bin];
+    }
+    let t = temperature.max(1e-3);
+    let max = log_probs.iter().fold(f32::MIN, |m, &v| m.max(v / t));
+    let total: f32 = log_probs.iter().map(|&v| (v / t - max).exp()).sum();
+    log_probs[bin] / t - max - total.ln()
 }
 
 /// The action value a bin decodes to (its centre in [-1, 1]).
@@ -275,7 +288,10 @@ pub fn sample(
                 }
                 let at = slot * per_rollout;
                 let value_log_probs = (0..c * a)
-                    .map(|v| log_probs[at + v * n + bins[v]])
+                    .map(|v| {
+                        let row = &log_probs[at + v * n..at + (v + 1) * n];
+                        tempered_log_prob(row, bins[v], options.temperature)
+                    })
                     .collect();
                 let t = &mut rollout.trajectory;
                 t.steps += executed;
@@ -397,6 +413,35 @@ mod tests {
             .filter(|_| sample_bin(&log_probs, 0.05, &mut rng) == 0)
             .count();
         assert!(greedy > 990);
+    }
+
+    #[test]
+    fn tempered_log_probs_are_what_sampling_draws_from() {
+        let log_probs = [0.7f32.ln(), 0.2f32.ln(), 0.1f32.ln()];
+        assert_eq!(tempered_log_prob(&log_probs, 1, 1.0), log_probs[1]);
+        let t = 0.5;
+        let tempered: Vec<f32> = (0..3)
+            .map(|b| tempered_log_prob(&log_probs, b, t))
+            .collect();
+        let total: f32 = tempered.iter().map(|v| v.exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5, "{tempered:?}");
+        // p^(1/T) normalised: 0.49 / 0.54, 0.04 / 0.54, 0.01 / 0.54
+        assert!(
+            (tempered[0].exp() - 0.49 / 0.54).abs() < 1e-4,
+            "{tempered:?}"
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut counts = [0usize; 3];
+        for _ in 0..20_000 {
+            counts[sample_bin(&log_probs, t, &mut rng)] += 1;
+        }
+        for (b, &n) in counts.iter().enumerate() {
+            let share = n as f32 / 20_000.0;
+            assert!(
+                (share - tempered[b].exp()).abs() < 0.015,
+                "bin {b}: {share}"
+            );
+        }
     }
 
     #[test]
