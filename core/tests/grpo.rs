@@ -65,7 +65,16 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
         ..RolloutOptions::default()
     };
     let starts = rollouts::starts(&tasks, 6, 500);
-    let round = grpo::collect(&learner.policy(), &tokenizer, &suite, &starts, &options, 9).unwrap();
+    let round = grpo::collect(
+        &learner.policy(),
+        &tokenizer,
+        &suite,
+        &starts,
+        &options,
+        grpo::Reward::Success,
+        9,
+    )
+    .unwrap();
     assert!(
         round.groups_used >= 1,
         "no group with mixed outcomes (success {:.2})",
@@ -129,7 +138,16 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
         )
     })
     .unwrap();
-    let err = grpo::collect(&l1, &tokenizer, &suite, &starts, &options, 9).unwrap_err();
+    let err = grpo::collect(
+        &l1,
+        &tokenizer,
+        &suite,
+        &starts,
+        &options,
+        grpo::Reward::Success,
+        9,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("bins head"), "{err}");
 }
 

@@ -341,6 +341,14 @@ fn bad_rl_configs_are_refused_in_one_line() {
         ),
         ("method = \"ppo\"\nclip = 2.0", "clip"),
         ("method = \"grpo\"\nvariations = [\"fog\"]", "fog"),
+        (
+            "method = \"ppo\"\nreward = \"progress\"",
+            "rl.reward = \"progress\" is a GRPO setting",
+        ),
+        (
+            "method = \"grpo\"\nreward = \"distance\"",
+            "unknown variant",
+        ),
     ] {
         let err = parse(text(rl, "bins")).unwrap_err().to_string();
         assert!(err.contains(needle) && !err.contains('\n'), "{rl}: {err}");

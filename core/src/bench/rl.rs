@@ -76,7 +76,15 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
         ..RolloutOptions::default()
     };
     let started = Instant::now();
-    let round = grpo::collect(&policy, &tokenizer, &suite, &starts, &options, 0)?;
+    let round = grpo::collect(
+        &policy,
+        &tokenizer,
+        &suite,
+        &starts,
+        &options,
+        grpo::Reward::Success,
+        0,
+    )?;
     let rollout_s = started.elapsed().as_secs_f64();
     // An untrained policy rarely succeeds, so few groups carry a signal; the update costs the
     // same whatever the advantages, so it is timed on every rollout's decisions.

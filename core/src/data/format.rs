@@ -129,6 +129,30 @@ impl Episode {
         self.height as usize * self.width as usize * 3
     }
 
+    /// Frames `range` as an episode of their own (same task, seed and outcome): a part of a
+    /// rollout kept as training data, its chunk targets ending where the part ends.
+    pub fn frames(&self, range: std::ops::Range<usize>) -> Episode {
+        let per = |n: usize| range.start * n..range.end * n;
+        Episode {
+            images: self.images[per(self.image_bytes())].to_vec(),
+            states: self.states[per(self.state_dim as usize)].to_vec(),
+            actions: self.actions[per(self.action_dim as usize)].to_vec(),
+            subtasks: self.subtasks[range.clone()].to_vec(),
+            affordance: self.affordance[range.clone()].to_vec(),
+            affordance_px: self.affordance_px[range.clone()].to_vec(),
+            rewards: self.rewards[range].to_vec(),
+            task: self.task.clone(),
+            seed: self.seed,
+            instruction: self.instruction.clone(),
+            subgoal_instructions: self.subgoal_instructions.clone(),
+            success: self.success,
+            height: self.height,
+            width: self.width,
+            state_dim: self.state_dim,
+            action_dim: self.action_dim,
+        }
+    }
+
     /// Checks that every array has the length its header implies.
     pub fn validate(&self) -> Result<(), DataError> {
         let t = self.len();

@@ -88,6 +88,9 @@ pub struct RlConfig {
     /// runs). GRPO's and PPO's ratios compare log-probabilities at this temperature.
     #[serde(default = "default_temperature")]
     pub temperature: f32,
+    /// GRPO's reward: `success` (0/1) or `progress` (the task's progress at the end).
+    #[serde(default)]
+    pub reward: grpo::Reward,
     /// Variations switched on in the rollouts (names as in `praxis eval --variations`).
     #[serde(default)]
     pub variations: Vec<String>,
@@ -164,6 +167,13 @@ impl RlConfig {
         }
         if !(self.bc_weight.is_finite() && self.bc_weight >= 0.0) {
             return Err("rl.bc_weight must be 0 or more".into());
+        }
+        if self.method != RlMethod::Grpo && self.reward != grpo::Reward::Success {
+            return Err(format!(
+                "rl.reward = \"{}\" is a GRPO setting; {} ranks or values rollouts its own way",
+                self.reward.name(),
+                self.method.name()
+            ));
         }
         if !(self.clip > 0.0 && self.clip < 1.0) {
             return Err("rl.clip must be in (0, 1)".into());
@@ -356,7 +366,7 @@ pub fn run(
         let stats = rollouts::stats(&trajectories);
         let (experience, groups_used) = match rl.method {
             RlMethod::Grpo => {
-                let used = grpo::assign_advantages(&mut trajectories, starts.len());
+                let used = grpo::assign_advantages(&mut trajectories, starts.len(), rl.reward);
                 let mut decisions = Vec::new();
                 let mut spans = Vec::new();
                 for t in trajectories {

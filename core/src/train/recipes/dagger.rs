@@ -7,6 +7,12 @@
 //! the training data, so the policy learns to recover from its own mistakes — the states plain
 //! imitation never shows it.
 //!
+//! Which states become training data is a choice (`labels`): every state the policy visits
+//! (DAgger's aggregation, the default), or only where the policy went wrong — the straying
+//! steps that made the teacher take over and the steps it then drove (HG-DAgger's labelling,
+//! in which the expert labels only what it corrects). The second spends teacher labels only on
+//! the policy's mistakes, so a fixed label budget buys corrections from many more rollouts.
+//!
 //! All rollouts of a round run in lockstep, one batched forward pass per re-plan, like the
 //! evaluation harness.
 
@@ -17,6 +23,18 @@ use crate::data::Episode;
 use crate::error::{Error, Result};
 use crate::model::{Policy, Tokenizer};
 use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig, Variations};
+
+/// Which visited states a round keeps, labelled by the teacher, as training data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Labels {
+    /// Every state of every rollout (DAgger).
+    #[default]
+    Every,
+    /// Only the takeovers: the straying steps that triggered each and the steps the teacher
+    /// then drove (HG-DAgger); each takeover is kept as an episode of its own.
+    Takeover,
+}
 
 /// How corrected rollouts are collected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +55,8 @@ pub struct DaggerOptions {
     /// gate evaluation; all of them before the first or when none is in it), so corrections
     /// land where the policy fails, not on tasks it already solves every time.
     pub success_band: bool,
+    /// Which visited states become training data.
+    pub labels: Labels,
 }
 
 impl Default for DaggerOptions {
@@ -48,6 +68,7 @@ impl Default for DaggerOptions {
             takeover_after: 3,
             takeover_steps: 6,
             success_band: false,
+            labels: Labels::Every,
         }
     }
 }
@@ -61,7 +82,7 @@ pub struct DaggerRound {
     pub intervention_rate: f64,
     /// Share of rollouts that reached the goal.
     pub success_rate: f64,
-    /// Labelled samples (= control steps).
+    /// Labelled samples kept as training data (every control step, or the takeovers').
     pub labelled: usize,
 }
 
@@ -74,6 +95,8 @@ struct Rollout {
     straying: u32,
     teacher_left: u32,
     teacher_steps: usize,
+    /// Per frame: part of a takeover (the straying steps before it, or teacher-driven).
+    takeover: Vec<bool>,
 }
 
 fn sim(e: SimError) -> Error {
@@ -119,6 +142,7 @@ pub fn collect(
                 straying: 0,
                 teacher_left: 0,
                 teacher_steps: 0,
+                takeover: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -161,12 +185,41 @@ pub fn collect(
     let steps: usize = rollouts.iter().map(|r| r.episode.len()).sum();
     let teacher_steps: usize = rollouts.iter().map(|r| r.teacher_steps).sum();
     let successes = rollouts.iter().filter(|r| r.episode.success).count();
+    let success_rate = successes as f64 / rollouts.len() as f64;
+    let episodes: Vec<Episode> = match options.labels {
+        Labels::Every => rollouts.into_iter().map(|r| r.episode).collect(),
+        Labels::Takeover => rollouts
+            .iter()
+            .flat_map(|r| {
+                runs_of_true(&r.takeover)
+                    .into_iter()
+                    .map(|range| r.episode.frames(range))
+            })
+            .collect(),
+    };
     Ok(DaggerRound {
         intervention_rate: teacher_steps as f64 / steps.max(1) as f64,
-        success_rate: successes as f64 / rollouts.len() as f64,
-        labelled: steps,
-        episodes: rollouts.into_iter().map(|r| r.episode).collect(),
+        success_rate,
+        labelled: episodes.iter().map(Episode::len).sum(),
+        episodes,
     })
+}
+
+/// The maximal ranges of consecutive `true`s.
+fn runs_of_true(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, &flag) in flags.iter().chain(std::iter::once(&false)).enumerate() {
+        match (flag, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                runs.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
 }
 
 /// Labels the current state with the teacher's action, executes the policy's or (when it has
@@ -196,9 +249,14 @@ fn step_with_teacher(
         }
         if rollout.straying >= options.takeover_after {
             rollout.teacher_left = options.takeover_steps;
+            // the straying steps that led here belong to the takeover (this one is the last)
+            let n = rollout.takeover.len();
+            let before = (rollout.straying as usize).saturating_sub(1).min(n);
+            rollout.takeover[n - before..].fill(true);
             rollout.straying = 0;
         }
     }
+    rollout.takeover.push(rollout.teacher_left > 0);
     let executed = if rollout.teacher_left > 0 {
         rollout.teacher_left -= 1;
         rollout.teacher_steps += 1;

@@ -11,13 +11,51 @@
 //! updates can learn from one round without running away. There is no value network: the
 //! group is the baseline.
 //!
+//! The reward is the 0/1 success by default. `reward = "progress"` uses instead the task's
+//! progress at the episode's end (completed sub-goals plus progress in the current one, over
+//! the number of sub-goals; 1 on success), the shaped outcome reward of multi-step VLA RL: on
+//! long tasks most groups then carry a signal, where with 0/1 success a group in which no
+//! rollout finishes every sub-goal teaches nothing.
+//!
 //! It needs a policy with a tractable action density: the `bins` head (every action value is
 //! a categorical over bins), whose samples and log-probabilities are exact.
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::{Policy, Tokenizer};
 use crate::sim::Suite;
 use crate::train::recipes::rollouts::{self, Decision, RolloutOptions, Trajectory};
+
+/// What a rollout's outcome is worth, compared within its group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reward {
+    /// 1 when the task was completed, else 0.
+    #[default]
+    Success,
+    /// The task's progress at the end, in [0, 1] (1 on success).
+    Progress,
+}
+
+impl Reward {
+    /// The name in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reward::Success => "success",
+            Reward::Progress => "progress",
+        }
+    }
+
+    /// `trajectory`'s reward.
+    pub fn of(self, trajectory: &Trajectory) -> f32 {
+        match (self, trajectory.success) {
+            (_, true) => 1.0,
+            (Reward::Success, false) => 0.0,
+            (Reward::Progress, false) => trajectory.final_progress.clamp(0.0, 1.0),
+        }
+    }
+}
 
 /// What a round of grouped rollouts collected.
 #[derive(Debug, Clone)]
@@ -53,7 +91,7 @@ impl GrpoRound {
     }
 }
 
-/// Group-relative advantages of 0/1 `rewards`: `(r - mean) / std`, or `None` when the group
+/// Group-relative advantages of `rewards`: `(r - mean) / std`, or `None` when the group
 /// has no spread (all successes or all failures).
 pub fn advantages(rewards: &[f32]) -> Option<Vec<f32>> {
     let n = rewards.len() as f32;
@@ -62,9 +100,9 @@ pub fn advantages(rewards: &[f32]) -> Option<Vec<f32>> {
     (var > 1e-8).then(|| rewards.iter().map(|r| (r - mean) / var.sqrt()).collect())
 }
 
-/// Sets every decision's advantage to its rollout's group-relative success advantage (0 in
+/// Sets every decision's advantage to its rollout's group-relative `reward` advantage (0 in
 /// groups without spread); returns how many of the `groups` groups had a signal.
-pub fn assign_advantages(trajectories: &mut [Trajectory], groups: usize) -> usize {
+pub fn assign_advantages(trajectories: &mut [Trajectory], groups: usize, reward: Reward) -> usize {
     let mut used = 0;
     for group in 0..groups {
         let members: Vec<usize> = (0..trajectories.len())
@@ -72,7 +110,7 @@ pub fn assign_advantages(trajectories: &mut [Trajectory], groups: usize) -> usiz
             .collect();
         let rewards: Vec<f32> = members
             .iter()
-            .map(|&i| if trajectories[i].success { 1.0 } else { 0.0 })
+            .map(|&i| reward.of(&trajectories[i]))
             .collect();
         let adv = match advantages(&rewards) {
             Some(adv) => {
@@ -92,13 +130,14 @@ pub fn assign_advantages(trajectories: &mut [Trajectory], groups: usize) -> usiz
 
 /// Runs `options.group_size` rollouts from each `(task, seed)` start of `suite`, sampling
 /// actions from `policy`'s bins head, all in lockstep; every decision gets its rollout's
-/// group-relative advantage.
+/// group-relative advantage of `reward`.
 pub fn collect(
     policy: &Policy,
     tokenizer: &Tokenizer,
     suite: &Suite,
     starts: &[(String, u64)],
     options: &RolloutOptions,
+    reward: Reward,
     seed: u64,
 ) -> Result<GrpoRound> {
     if options.group_size < 2 {
@@ -107,7 +146,7 @@ pub fn collect(
         ));
     }
     let mut trajectories = rollouts::sample(policy, tokenizer, suite, starts, options, seed)?;
-    let groups_used = assign_advantages(&mut trajectories, starts.len());
+    let groups_used = assign_advantages(&mut trajectories, starts.len(), reward);
     let stats = rollouts::stats(&trajectories);
     Ok(GrpoRound {
         trajectories,
@@ -134,5 +173,31 @@ mod tests {
                 .all(|v| (v + 1.0 / 3f32.sqrt()).abs() < 1e-5)
         );
         assert!(adv.iter().sum::<f32>().abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_progress_reward_finds_a_signal_where_no_rollout_succeeded() {
+        let t = |group, success, final_progress| Trajectory {
+            group,
+            task: String::new(),
+            seed: 0,
+            decisions: Vec::new(),
+            success,
+            final_progress,
+            steps: 10,
+        };
+        // group 0: no success, different progress; group 1: one success among failures
+        let mut round = vec![
+            t(0, false, 0.5),
+            t(0, false, 0.25),
+            t(1, true, 1.0),
+            t(1, false, 0.5),
+        ];
+        assert_eq!(assign_advantages(&mut round, 2, Reward::Success), 1);
+        assert_eq!(assign_advantages(&mut round, 2, Reward::Progress), 2);
+        assert_eq!(Reward::Progress.of(&round[0]), 0.5);
+        assert_eq!(Reward::Success.of(&round[0]), 0.0);
+        // success is worth 1 whatever the progress reading at the end
+        assert_eq!(Reward::Progress.of(&t(0, true, 0.9)), 1.0);
     }
 }

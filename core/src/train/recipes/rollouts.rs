@@ -149,9 +149,7 @@ fn sim(e: SimError) -> Error {
 
 /// The bin sampled from log-probabilities `log_probs` at `temperature`, by inverse CDF.
 pub fn sample_bin(log_probs: &[f32], temperature: f32, rng: &mut impl rand::Rng) -> usize {
-    let t = temperature.max(1e-3);
-    let max = log_probs.iter().fold(f32::MIN, |m, &v| m.max(v / t));
-    let weights: Vec<f32> = log_probs.iter().map(|&v| (v / t - max).exp()).collect();
+    let (_, weights) = tempered_weights(log_probs, temperature);
     let total: f32 = weights.iter().sum();
     let mut u = rng.random::<f32>() * total;
     for (i, w) in weights.iter().enumerate() {
@@ -169,10 +167,20 @@ pub fn tempered_log_prob(log_probs: &[f32], bin: usize, temperature: f32) -> f32
     if temperature == 1.0 {
         return log_probs[bin];
     }
+    let (max, weights) = tempered_weights(log_probs, temperature);
+    let total: f32 = weights.iter().sum();
+    log_probs[bin] / temperature.max(1e-3) - max - total.ln()
+}
+
+/// The unnormalised probabilities `exp(log_probs / T - max)` at `temperature` and that `max`
+/// (subtracted for stability): what sampling and the tempered log-probability share.
+fn tempered_weights(log_probs: &[f32], temperature: f32) -> (f32, Vec<f32>) {
     let t = temperature.max(1e-3);
     let max = log_probs.iter().fold(f32::MIN, |m, &v| m.max(v / t));
-    let total: f32 = log_probs.iter().map(|&v| (v / t - max).exp()).sum();
-    log_probs[bin] / t - max - total.ln()
+    (
+        max,
+        log_probs.iter().map(|&v| (v / t - max).exp()).collect(),
+    )
 }
 
 /// The action value a bin decodes to (its centre in [-1, 1]).
