@@ -115,7 +115,7 @@ impl Budget {
         scale: 1.0,
         first_seed_only: false,
     };
-    /// `--quick`: 7% of the updates (sized for about 15 minutes here: 15.4 on the present protocol), one seed.
+    /// `--quick`: 7% of the updates (sized for about 15 minutes here: 12.1 on protocol version 2), one seed.
     pub const QUICK: Budget = Budget {
         scale: 0.07,
         first_seed_only: true,
