@@ -264,6 +264,10 @@ fn an_rl_run_logs_its_rounds_and_resumes_bit_identical() {
     let first = metrics[1].rl.as_ref().unwrap();
     assert_eq!(first.rollouts, 6);
     assert!(first.rollout_steps > 0 && first.decisions > 0);
+    // per task, the share of the round's rollouts that succeeded: the one task practised
+    let tasks: Vec<&String> = first.task_success.keys().collect();
+    assert_eq!(tasks, vec!["reach-purple"]);
+    assert_eq!(first.task_success["reach-purple"], first.success_rate);
 
     let split = dir.path().join("split");
     let stop = AtomicBool::new(false);

@@ -16,6 +16,7 @@
 //! PPO run restarts its critic from its seeded initialisation. Initial states are drawn from
 //! seeds `seed_base..`, disjoint from the suites' evaluation seeds.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -257,6 +258,10 @@ pub struct RoundMetrics {
     pub rollouts: usize,
     /// Share of them that completed the task.
     pub success_rate: f64,
+    /// The same share per task practised, so a log shows which tasks' groups can carry a 0/1
+    /// signal (a task at 0 or 1 gives GRPO nothing).
+    #[serde(default)]
+    pub task_success: BTreeMap<String, f64>,
     /// Control steps simulated.
     pub rollout_steps: usize,
     /// Re-plans.
@@ -364,6 +369,7 @@ pub fn run(
             rollouts::round_seed(config.seed, ROLLOUT_SALT, round),
         )?;
         let stats = rollouts::stats(&trajectories);
+        let task_success = rollouts::success_by_task(&trajectories);
         let (experience, groups_used) = match rl.method {
             RlMethod::Grpo => {
                 let used = grpo::assign_advantages(&mut trajectories, starts.len(), rl.reward);
@@ -408,6 +414,7 @@ pub fn run(
             round,
             rollouts: stats.rollouts,
             success_rate: stats.success_rate,
+            task_success,
             rollout_steps: stats.steps,
             decisions: stats.decisions,
             groups_used,

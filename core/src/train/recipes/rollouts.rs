@@ -8,6 +8,8 @@
 //! and the first `action_dims` values of each step (the model's action vector is zero-padded
 //! to 8 values; the rest are never applied).
 
+use std::collections::BTreeMap;
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -133,6 +135,20 @@ pub fn stats(trajectories: &[Trajectory]) -> RolloutStats {
         steps: trajectories.iter().map(|t| t.steps).sum(),
         decisions: trajectories.iter().map(|t| t.decisions.len()).sum(),
     }
+}
+
+/// Share of `trajectories` that completed their task, per task.
+pub fn success_by_task(trajectories: &[Trajectory]) -> BTreeMap<String, f64> {
+    let mut counts: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for t in trajectories {
+        let entry = counts.entry(t.task.clone()).or_default();
+        entry.0 += usize::from(t.success);
+        entry.1 += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(task, (done, n))| (task, done as f64 / n as f64))
+        .collect()
 }
 
 struct Live {
