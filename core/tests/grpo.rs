@@ -107,7 +107,9 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
         clip: 0.2,
         temperature: 1.0,
         value_targets: None,
+        reference: None,
     };
+    let start = learner.policy();
     for _ in 0..8 {
         learner
             .clipped_policy_step(chunks, surrogate, 3e-3, None)
@@ -127,6 +129,46 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
     assert!(
         up > down + 0.05,
         "log-likelihood change: successful {up:+.3}, failed {down:+.3}"
+    );
+
+    // GRPO's KL penalty to the policy it started from (`rl.kl`) holds the same updates closer
+    // to it: it is 0 at the first update and the credited values' log-probabilities move less
+    let reference = rollouts::value_log_probs(&start, &batch, &actions, 1.0).unwrap();
+    let drift = |beta: Option<f32>| {
+        let mut learner = Learner::new(start.clone(), &OptimizerConfig::default(), &device);
+        for k in 0..8 {
+            let held = Surrogate {
+                reference: beta.map(|b| (&reference[..], b)),
+                ..surrogate
+            };
+            let out = learner
+                .clipped_policy_step(chunks, held, 3e-3, None)
+                .unwrap();
+            let kl = out
+                .auxiliary
+                .iter()
+                .find(|(name, _)| *name == "kl_reference");
+            assert_eq!(kl.is_some(), beta.is_some());
+            if let (0, Some((_, kl))) = (k, kl) {
+                assert!(
+                    kl.abs() < 1e-5,
+                    "KL to the reference at the first update: {kl}"
+                );
+            }
+        }
+        let now = rollouts::value_log_probs(&learner.policy(), &batch, &actions, 1.0).unwrap();
+        let moved: f32 = now
+            .iter()
+            .zip(&reference)
+            .zip(&mask)
+            .map(|((a, b), m)| m * (a - b).powi(2))
+            .sum();
+        moved / mask.iter().sum::<f32>()
+    };
+    let (free, held) = (drift(None), drift(Some(5.0)));
+    assert!(
+        held < 0.7 * free,
+        "mean squared log-probability change: {free:.4} without the KL term, {held:.4} with it"
     );
 
     // the other heads have no density to climb
@@ -199,6 +241,7 @@ fn tempered_rollouts_start_the_update_at_ratio_one() {
             clip: 0.2,
             temperature,
             value_targets: None,
+            reference: None,
         };
         let outcome = learner
             .clipped_policy_step(chunks, surrogate, 1e-3, None)

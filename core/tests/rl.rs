@@ -135,6 +135,7 @@ fn ppo_fits_its_values_and_favours_positive_advantages() {
         clip: 0.2,
         temperature: 1.0,
         value_targets: Some((&returns, options.value_weight)),
+        reference: None,
     };
     let mut value_losses = Vec::new();
     for _ in 0..12 {
@@ -304,8 +305,10 @@ fn grpo_and_ppo_runs_train_through_the_trainer() {
     record(dir.path(), 3);
     let flex = device::open(Backend::Flex).unwrap();
     let never = AtomicBool::new(false);
-    for method in ["grpo", "ppo"] {
-        let cfg = rl_config(dir.path(), method, "");
+    // GRPO with its KL penalty to the starting policy (which the trainer then loads), on the
+    // progress reward so that the untrained policy's groups carry a signal
+    for (method, extra) in [("grpo", "kl = 0.04\nreward = \"progress\"\n"), ("ppo", "")] {
+        let cfg = rl_config(dir.path(), method, extra);
         let out = dir.path().join(method);
         let outcome = train::train(&out, &cfg, &flex, &never, |_| {}).unwrap();
         assert_eq!(outcome.step, 6, "{method}");
@@ -315,12 +318,13 @@ fn grpo_and_ppo_runs_train_through_the_trainer() {
             3,
             "{method}"
         );
+        let logs = |term: &str| metrics.iter().any(|m| m.auxiliary.contains_key(term));
         if method == "ppo" {
+            assert!(logs("value_loss"), "PPO logs its value loss");
+        } else {
             assert!(
-                metrics
-                    .iter()
-                    .any(|m| m.auxiliary.contains_key("value_loss")),
-                "PPO logs its value loss"
+                logs("kl_reference"),
+                "GRPO with rl.kl logs its KL to the reference"
             );
         }
     }
@@ -352,6 +356,11 @@ fn bad_rl_configs_are_refused_in_one_line() {
         (
             "method = \"grpo\"\nreward = \"distance\"",
             "unknown variant",
+        ),
+        ("method = \"grpo\"\nkl = -0.1", "rl.kl must be 0 or more"),
+        (
+            "method = \"dpo\"\nkl = 0.04",
+            "rl.kl is a GRPO and PPO setting",
         ),
     ] {
         let err = parse(text(rl, "bins")).unwrap_err().to_string();

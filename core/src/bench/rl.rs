@@ -119,6 +119,7 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
         clip: 0.2,
         temperature: 1.0,
         value_targets: None,
+        reference: None,
     };
     let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device.device);
     learner.clipped_policy_step(chunks, surrogate, 1e-5, None)?; // warm-up

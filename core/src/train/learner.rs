@@ -38,6 +38,10 @@ pub struct Surrogate<'a> {
     pub temperature: f32,
     /// Value-head targets (returns) and the value loss's weight, for PPO.
     pub value_targets: Option<(&'a [f32], f32)>,
+    /// A reference policy's log-probabilities of the same values (layout of `old_log_probs`)
+    /// and the weight β of a KL penalty to it, as GRPO has (DeepSeekMath): the k3 estimate
+    /// `exp(r) - r - 1`, `r = log π_ref - log π`, per credited value, averaged per decision.
+    pub reference: Option<(&'a [f32], f32)>,
 }
 
 /// What one RL or preference update is given per decision of its batch: the executed
@@ -438,9 +442,12 @@ impl Learner {
         let b = chunks.batch.len();
         if surrogate.advantages.len() != b
             || surrogate.value_targets.is_some_and(|(t, _)| t.len() != b)
+            || surrogate
+                .reference
+                .is_some_and(|(r, _)| r.len() != surrogate.old_log_probs.len())
         {
             return Err(Error::invalid(format!(
-                "clipped-surrogate batch: {b} decisions need {b} advantages (and value targets)"
+                "clipped-surrogate batch: {b} decisions need {b} advantages (and value targets, and reference log-probabilities of every value)"
             )));
         }
         let config = self.policy.config().clone();
@@ -456,7 +463,8 @@ impl Learner {
             .ok_or_else(|| Error::invalid("RL updates need the bins head"))?;
         let mask = self.chunk_tensor(chunks.mask, b)?;
         let old = self.chunk_tensor(surrogate.old_log_probs, b)?;
-        let log_ratio = ((per_value - old) * mask.clone()).clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO);
+        let log_ratio =
+            ((per_value.clone() - old) * mask.clone()).clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO);
         let ratio = log_ratio.clone().exp();
         let [_, c, a] = ratio.dims();
         let adv = self
@@ -477,7 +485,7 @@ impl Learner {
             .sum_dim(2)
             .sum_dim(1)
             .reshape([b])
-            / counted;
+            / counted.clone();
         let objective = per_decision.mean().neg();
         // Diagnostics, as PPO implementations report them, over the credited values.
         let credited = scalar(mask.clone().sum()).max(1.0);
@@ -490,13 +498,23 @@ impl Learner {
             * mask.clone())
         .sum();
         let clip_fraction = scalar(outside) / credited;
-        let kl = scalar(((log_ratio.clone().exp() - 1.0 - log_ratio) * mask).sum()) / credited;
+        let kl =
+            scalar(((log_ratio.clone().exp() - 1.0 - log_ratio) * mask.clone()).sum()) / credited;
         let mut terms = vec![
             ("policy_loss", scalar(objective.clone())),
             ("clip_fraction", clip_fraction),
             ("approx_kl", kl),
         ];
         let mut loss = objective;
+        if let Some((reference, beta)) = surrogate.reference {
+            let r = ((self.chunk_tensor(reference, b)? - per_value) * mask)
+                .clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO);
+            // 0 on the values not credited (r = 0 there)
+            let per_value_kl = r.clone().exp() - r - 1.0;
+            let kl = (per_value_kl.sum_dim(2).sum_dim(1).reshape([b]) / counted).mean();
+            terms.push(("kl_reference", scalar(kl.clone())));
+            loss = loss + kl.mul_scalar(beta as f64);
+        }
         if let Some((targets, weight)) = surrogate.value_targets {
             let head = self.value.clone().ok_or_else(|| {
                 Error::invalid("value targets need a value head (Learner::with_value_head)")

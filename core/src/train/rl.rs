@@ -98,6 +98,11 @@ pub struct RlConfig {
     /// Clip range ε of GRPO's and PPO's probability ratios.
     #[serde(default = "default_clip")]
     pub clip: f32,
+    /// Weight β of a KL penalty to the policy the run started from in GRPO's and PPO's
+    /// updates (GRPO's own term; DeepSeekMath uses 0.04), 0: none. Without it a long run
+    /// drifts towards the tasks whose groups carry the most signal and forgets the others.
+    #[serde(default)]
+    pub kl: f32,
     /// Weight of an imitation term on the run's `[data]` batches (0: none).
     #[serde(default)]
     pub bc_weight: f64,
@@ -175,6 +180,15 @@ impl RlConfig {
                 self.reward.name(),
                 self.method.name()
             ));
+        }
+        if !(self.kl.is_finite() && self.kl >= 0.0) {
+            return Err("rl.kl must be 0 or more".into());
+        }
+        if self.method == RlMethod::Dpo && self.kl > 0.0 {
+            return Err(
+                "rl.kl is a GRPO and PPO setting; DPO is tied to its reference by rl.dpo.beta"
+                    .into(),
+            );
         }
         if !(self.clip > 0.0 && self.clip < 1.0) {
             return Err("rl.clip must be in (0, 1)".into());
@@ -310,7 +324,8 @@ pub struct RlRun<'a> {
     pub tokenizer: &'a Tokenizer,
     /// Demonstrations for the imitation term (`None` when `bc_weight` is 0).
     pub demos: Option<&'a DataMix>,
-    /// DPO's reference: the policy the run started from.
+    /// The policy the run started from: DPO's reference, and what GRPO's and PPO's KL
+    /// penalty (`kl`) compares with.
     pub reference: Option<&'a Policy>,
 }
 
@@ -547,6 +562,16 @@ fn update(
             let targets: Option<Vec<f32>> = returns
                 .as_ref()
                 .map(|r| picked.iter().map(|&i| r[i]).collect());
+            let reference = match rl.kl > 0.0 {
+                true => Some(rollouts::value_log_probs(
+                    ctx.reference
+                        .ok_or_else(|| Error::invalid("rl.kl needs the reference policy"))?,
+                    &batch,
+                    &actions,
+                    rl.temperature,
+                )?),
+                false => None,
+            };
             let chunks = Chunks {
                 batch: &batch,
                 actions: &actions,
@@ -558,6 +583,7 @@ fn update(
                 clip: rl.clip,
                 temperature: rl.temperature,
                 value_targets: targets.as_deref().map(|t| (t, rl.ppo.value_weight)),
+                reference: reference.as_deref().map(|r| (r, rl.kl)),
             };
             learner.clipped_policy_step(chunks, surrogate, lr, imitation)
         }

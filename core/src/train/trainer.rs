@@ -375,9 +375,9 @@ fn run_steps(
             true => None,
             false => Some(DataMix::new(datasets, model.chunk_len)?),
         };
-        let reference = match rl_config.method {
-            RlMethod::Dpo => Some(starting_policy(config, device)?),
-            _ => None,
+        let reference = match rl_config.method == RlMethod::Dpo || rl_config.kl > 0.0 {
+            true => Some(starting_policy(config, device)?),
+            false => None,
         };
         let ctx = rl::RlRun {
             run,

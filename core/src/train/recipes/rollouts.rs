@@ -380,24 +380,56 @@ pub fn chunk_log_probs(
     actions: &[f32],
     mask: &[f32],
 ) -> Result<Vec<f32>> {
-    let config = policy.config();
     let b = batch.len();
-    let shape = [b, config.chunk_len, config.action_dim];
+    let (per_value, tensor) = per_value_log_probs(policy, batch, actions, 1.0)?;
+    read(
+        (per_value * tensor(mask))
+            .sum_dim(2)
+            .sum_dim(1)
+            .reshape([b]),
+    )
+}
+
+/// The log-probability of every value of each decision's chunk under `policy`'s bins
+/// distribution at `temperature` (no gradient), in the layout of `actions`: what GRPO's KL
+/// penalty compares the policy being trained with.
+pub fn value_log_probs(
+    policy: &Policy,
+    batch: &HostBatch,
+    actions: &[f32],
+    temperature: f32,
+) -> Result<Vec<f32>> {
+    read(per_value_log_probs(policy, batch, actions, temperature)?.0)
+}
+
+/// `[B × C × A]` log-probabilities of `actions`, and a maker of tensors of that shape.
+fn per_value_log_probs<'a>(
+    policy: &'a Policy,
+    batch: &HostBatch,
+    actions: &[f32],
+    temperature: f32,
+) -> Result<(
+    burn::tensor::Tensor<3>,
+    impl Fn(&[f32]) -> burn::tensor::Tensor<3> + 'a,
+)> {
+    let config = policy.config();
+    let shape = [batch.len(), config.chunk_len, config.action_dim];
     let device = crate::eval::policy_device(policy);
-    let tensor = |v: &[f32]| {
+    let input = batch.input(config, &device);
+    let tensor = move |v: &[f32]| {
         burn::tensor::Tensor::<3>::from_data(
             burn::tensor::TensorData::new(v.to_vec(), shape),
             &device,
         )
     };
-    let input = batch.input(config, &device);
     let per_value = policy
-        .action_log_probs(&policy.encode(&input, false), tensor(actions))
+        .action_log_probs_at(&policy.encode(&input, false), tensor(actions), temperature)
         .ok_or_else(|| Error::invalid("log-probabilities need the bins head"))?;
-    (per_value * tensor(mask))
-        .sum_dim(2)
-        .sum_dim(1)
-        .reshape([b])
+    Ok((per_value, tensor))
+}
+
+fn read<const D: usize>(tensor: burn::tensor::Tensor<D>) -> Result<Vec<f32>> {
+    tensor
         .into_data()
         .convert::<f32>()
         .try_into_vec::<f32>()
