@@ -40,7 +40,7 @@ pub struct Surrogate<'a> {
     pub value_targets: Option<(&'a [f32], f32)>,
     /// A reference policy's log-probabilities of the same values (layout of `old_log_probs`)
     /// and the weight β of a KL penalty to it, as GRPO has (DeepSeekMath): the k3 estimate
-    /// `exp(r) - r - 1`, `r = log π_ref - log π`, per credited value, averaged per decision.
+    /// `exp(r) - 1 - r`, `r = log π_ref - log π`, per credited value, averaged per decision.
     pub reference: Option<(&'a [f32], f32)>,
 }
 
@@ -121,6 +121,14 @@ const AUXILIARY_SEED: u64 = 0x0061_7578;
 const VALUE_SEED: u64 = 0x0076_616c;
 /// Largest log-probability ratio PPO exponentiates (keeps `exp` finite on a wild update).
 const MAX_LOG_RATIO: f64 = 20.0;
+
+/// Schulman's k3 estimate of KL(q ‖ p) from log-ratios `r = log p - log q` at samples of `q`
+/// (the rollouts' values): `exp(r) - 1 - r`, never negative, 0 where `r` is 0. Both the
+/// update's `approx_kl` diagnostic and GRPO's KL penalty use it. In this order of operations
+/// small `r` stays non-negative in f32 (`exp(r) - r - 1` can round below 0).
+fn k3<const D: usize>(r: Tensor<D>) -> Tensor<D> {
+    r.clone().exp() - 1.0 - r
+}
 
 impl Learner {
     /// Starts training every parameter of `policy` on `device` (plain device; autodiff is
@@ -498,8 +506,7 @@ impl Learner {
             * mask.clone())
         .sum();
         let clip_fraction = scalar(outside) / credited;
-        let kl =
-            scalar(((log_ratio.clone().exp() - 1.0 - log_ratio) * mask.clone()).sum()) / credited;
+        let kl = scalar((k3(log_ratio) * mask.clone()).sum()) / credited;
         let mut terms = vec![
             ("policy_loss", scalar(objective.clone())),
             ("clip_fraction", clip_fraction),
@@ -510,8 +517,7 @@ impl Learner {
             let r = ((self.chunk_tensor(reference, b)? - per_value) * mask)
                 .clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO);
             // 0 on the values not credited (r = 0 there)
-            let per_value_kl = r.clone().exp() - r - 1.0;
-            let kl = (per_value_kl.sum_dim(2).sum_dim(1).reshape([b]) / counted).mean();
+            let kl = (k3(r).sum_dim(2).sum_dim(1).reshape([b]) / counted).mean();
             terms.push(("kl_reference", scalar(kl.clone())));
             loss = loss + kl.mul_scalar(beta as f64);
         }
