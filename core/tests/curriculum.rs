@@ -213,6 +213,13 @@ fn bad_curricula_are_refused_at_load_time() {
             SMALL.replace("min_episodes = 20", "min_episodes = 500"),
             "evaluation episodes",
         ),
+        (
+            SMALL.replace(
+                "signals = { dagger = 0.5, replay = 0.5 }\nlr = 5e-4\ndagger_every = 50\ndagger = { episodes = 8 }",
+                "signals = { dagger = 0.5, replay = 0.5 }\nlr = 5e-4\ndagger_every = 50\ndagger = { episodes = 8, pooled = true }",
+            ),
+            "dagger.pooled pools the corrections with the demonstrations",
+        ),
     ];
     for (text, expected) in cases {
         let e = CurriculumSpec::from_toml(&text, "bad.toml", Path::new("."))

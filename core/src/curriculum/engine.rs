@@ -713,19 +713,28 @@ impl Engine {
                 .collect()
         };
         let mut groups = Vec::new();
-        if let Some(&w) = spec.signals.get("imitation") {
-            groups.push((demos(&tasks)?, w));
-        }
-        if let Some(&w) = spec.signals.get("dagger") {
-            let rounds = self
-                .state
-                .rounds
-                .iter()
-                .filter(|r| r.stage == stage)
-                .map(|r| open(&r.dir))
-                .collect::<Result<Vec<_>>>()?;
-            groups.push((rounds, w));
-        }
+        let imitation = match spec.signals.get("imitation") {
+            Some(&w) => Some((demos(&tasks)?, w)),
+            None => None,
+        };
+        let dagger = match spec.signals.get("dagger") {
+            Some(&w) => {
+                let rounds = self
+                    .state
+                    .rounds
+                    .iter()
+                    .filter(|r| r.stage == stage)
+                    .map(|r| open(&r.dir))
+                    .collect::<Result<Vec<_>>>()?;
+                Some((rounds, w))
+            }
+            None => None,
+        };
+        groups.extend(demonstrations_and_corrections(
+            imitation,
+            dagger,
+            spec.dagger.pooled,
+        ));
         if let Some(&w) = spec.signals.get("success_band") {
             groups.push((demos(&self.practice_tasks())?, w));
         }
@@ -1103,6 +1112,24 @@ fn with_stage_auxiliary(
     Ok(learner)
 }
 
+/// The data groups of a stage's `imitation` and `dagger` signals, each a set of datasets and
+/// its weight: two groups, or with `pooled` one, in which every demonstration and every
+/// correction is equally likely, drawn at the two weights together (DAgger's aggregate
+/// dataset).
+fn demonstrations_and_corrections<D>(
+    imitation: Option<(Vec<D>, f64)>,
+    dagger: Option<(Vec<D>, f64)>,
+    pooled: bool,
+) -> Vec<(Vec<D>, f64)> {
+    match (imitation, dagger) {
+        (Some((mut demos, wi)), Some((corrections, wd))) if pooled => {
+            demos.extend(corrections);
+            vec![(demos, wi + wd)]
+        }
+        (imitation, dagger) => imitation.into_iter().chain(dagger).collect(),
+    }
+}
+
 fn demo_dir(run: &RunDir, task: &str) -> PathBuf {
     run.root().join("data").join("demos").join(task)
 }
@@ -1161,4 +1188,34 @@ fn write_episodes(dir: &Path, suite: &Suite, episodes: &[crate::data::Episode]) 
     }
     writer.finish().map_err(data_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demonstrations_and_corrections;
+
+    #[test]
+    fn pooled_corrections_join_the_demonstrations_in_one_equally_weighted_set() {
+        let demos = || Some((vec!["demo-a", "demo-b"], 0.5));
+        let corrections = || Some((vec!["round-1"], 0.5));
+        // by signal weight: two groups, the corrections drawn half the time however few
+        assert_eq!(
+            demonstrations_and_corrections(demos(), corrections(), false),
+            vec![(vec!["demo-a", "demo-b"], 0.5), (vec!["round-1"], 0.5)]
+        );
+        // pooled: one group at both weights, so every sample of either is equally likely
+        assert_eq!(
+            demonstrations_and_corrections(demos(), corrections(), true),
+            vec![(vec!["demo-a", "demo-b", "round-1"], 1.0)]
+        );
+        // nothing to pool with: the groups there are, unchanged
+        assert_eq!(
+            demonstrations_and_corrections(None, corrections(), true),
+            vec![(vec!["round-1"], 0.5)]
+        );
+        assert_eq!(
+            demonstrations_and_corrections(demos(), None, true),
+            vec![(vec!["demo-a", "demo-b"], 0.5)]
+        );
+    }
 }

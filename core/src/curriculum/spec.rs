@@ -323,6 +323,14 @@ impl CurriculumSpec {
                     return bad(format!("{at}: weight of '{recipe}' must be positive"));
                 }
             }
+            if stage.dagger.pooled
+                && !(stage.signals.contains_key("dagger")
+                    && stage.signals.contains_key("imitation"))
+            {
+                return bad(format!(
+                    "{at}: dagger.pooled pools the corrections with the demonstrations, so the stage needs both the 'imitation' and the 'dagger' signal"
+                ));
+            }
             if stage.signals.contains_key("replay") && i == 0 {
                 return bad(format!("{at}: 'replay' needs an earlier stage to replay"));
             }

@@ -13,6 +13,10 @@
 //! in which the expert labels only what it corrects). The second spends teacher labels only on
 //! the policy's mistakes, so a fixed label budget buys corrections from many more rollouts.
 //!
+//! How the labels are trained on is a choice too (`pooled`): by default the corrections are
+//! a signal of their own, drawn at the stage's `dagger` weight however few they are; pooled,
+//! they join the demonstrations in one set, each sample equally likely, as in the papers.
+//!
 //! All rollouts of a round run in lockstep, one batched forward pass per re-plan, like the
 //! evaluation harness.
 
@@ -57,6 +61,12 @@ pub struct DaggerOptions {
     pub success_band: bool,
     /// Which visited states become training data.
     pub labels: Labels,
+    /// Train on the pooled data: the stage's demonstrations and every round's labels in one
+    /// set, each sample equally likely (the aggregate dataset `D ← D ∪ D_i` both DAgger and
+    /// HG-DAgger train on), instead of drawing the corrections by the stage's `dagger` signal
+    /// weight whatever their number. The pool is drawn with the `imitation` and `dagger`
+    /// weights together, so it needs both signals.
+    pub pooled: bool,
 }
 
 impl Default for DaggerOptions {
@@ -69,6 +79,7 @@ impl Default for DaggerOptions {
             takeover_steps: 6,
             success_band: false,
             labels: Labels::Every,
+            pooled: false,
         }
     }
 }
