@@ -712,13 +712,15 @@ impl Engine {
                 .map(|t| open(&demo_dir(&self.run, t)))
                 .collect()
         };
-        let mut groups = Vec::new();
-        let imitation = match spec.signals.get("imitation") {
-            Some(&w) => Some((demos(&tasks)?, w)),
-            None => None,
-        };
-        let dagger = match spec.signals.get("dagger") {
-            Some(&w) => {
+        let imitation = spec
+            .signals
+            .get("imitation")
+            .map(|&w| Ok((demos(&tasks)?, w)))
+            .transpose()?;
+        let dagger = spec
+            .signals
+            .get("dagger")
+            .map(|&w| -> Result<_> {
                 let rounds = self
                     .state
                     .rounds
@@ -726,15 +728,10 @@ impl Engine {
                     .filter(|r| r.stage == stage)
                     .map(|r| open(&r.dir))
                     .collect::<Result<Vec<_>>>()?;
-                Some((rounds, w))
-            }
-            None => None,
-        };
-        groups.extend(demonstrations_and_corrections(
-            imitation,
-            dagger,
-            spec.dagger.pooled,
-        ));
+                Ok((rounds, w))
+            })
+            .transpose()?;
+        let mut groups = demonstrations_and_corrections(imitation, dagger, spec.dagger.pooled);
         if let Some(&w) = spec.signals.get("success_band") {
             groups.push((demos(&self.practice_tasks())?, w));
         }
