@@ -670,7 +670,12 @@ fn report_measures_recipes_against_their_baselines() {
                 .is_file()
         );
     }
-    // a second call reuses every finished run and prints the same table
+    // a second call reuses every finished run and prints the same table, whatever comments
+    // a file gained meanwhile
+    let curriculum = dir.path().join("curriculum.toml");
+    let mut text = std::fs::read_to_string(&curriculum).unwrap();
+    text.insert_str(0, "# measured: see the report\n");
+    std::fs::write(&curriculum, text).unwrap();
     let again = praxis(&args);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stdout(&again), table);
@@ -757,4 +762,12 @@ fn report_measures_recipes_against_their_baselines() {
         );
         assert!(!fresh.exists());
     }
+    // a finished run whose config changed since is refused, not reused, and stays on disk
+    let imitation = dir.path().join("imitation.toml");
+    let text = std::fs::read_to_string(&imitation).unwrap();
+    std::fs::write(&imitation, text.replace("steps = 8", "steps = 9")).unwrap();
+    let result = out_dir.join("imitation").join("seed-0").join("result.json");
+    let before = std::fs::read(&result).unwrap();
+    assert_one_line_error(&praxis(&args), "another version of its config");
+    assert_eq!(std::fs::read(&result).unwrap(), before);
 }

@@ -8,8 +8,9 @@
 //! Runs are trained in protocol order; a run may start from another run's final checkpoint
 //! (`init_from`, same seed), e.g. GRPO on top of imitation. Every (run, seed) has its own
 //! directory and writes its result there last, so a stopped report continues where it left
-//! off and finished runs are reused. `--quick` scales every budget and keeps only each run's
-//! first seed: the same protocol, far less compute, much wider intervals.
+//! off and finished runs are reused (while their [`fingerprint`] holds). `--quick` scales
+//! every budget and keeps only each run's first seed: the same protocol, far less compute,
+//! much wider intervals.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -288,6 +289,10 @@ pub struct SeedResult {
     pub checkpoint: PathBuf,
     /// The budget scale it was trained at (a report directory holds one budget).
     pub budget_scale: f64,
+    /// [`fingerprint`] of what it was trained from (absent in results written before it was
+    /// recorded, which are reused as they are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// File holding a (run, seed)'s [`SeedResult`].
@@ -296,6 +301,73 @@ pub const RESULT_FILE: &str = "result.json";
 /// Where a (run, seed) lives in the report directory.
 pub fn seed_dir(out: &Path, run: &str, seed: u64) -> PathBuf {
     out.join(run).join(format!("seed-{seed}"))
+}
+
+/// File in a (run, seed)'s directory naming the [`fingerprint`] its training started from,
+/// so a stopped run is not resumed under a changed config.
+pub const FINGERPRINT_FILE: &str = "fingerprint";
+
+/// A digest of what a run trains and evaluates: its config or curriculum as parsed (so
+/// comments, formatting and where the checkout lives do not count), its eval targets and, for
+/// `init_from`, the digest of the run it starts from. A finished (run, seed) is reused only
+/// while its digest is unchanged: a result trained from another version of the protocol's
+/// files is refused, not silently put in the table. Files a config names (the base
+/// checkpoint, datasets) are not read into it.
+pub fn fingerprint(run: &RunSpec, source: Option<&str>) -> Result<String> {
+    let file = run
+        .config
+        .as_ref()
+        .or(run.curriculum.as_ref())
+        .expect("validated: config or curriculum");
+    let eval = run
+        .eval
+        .iter()
+        .map(|t| {
+            let suite = match t.suite.ends_with(".toml") {
+                true => parsed_toml(Path::new(&t.suite))?,
+                false => serde_json::Value::String(t.suite.clone()),
+            };
+            Ok(serde_json::json!({ "suite": suite, "variations": t.variations }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let what = serde_json::json!({
+        "kind": if run.config.is_some() { "config" } else { "curriculum" },
+        "file": parsed_toml(file)?,
+        "eval": eval,
+        "baseline_eval": run.baseline_eval.as_ref().map(EvalTarget::label),
+        "init_from": source,
+    });
+    Ok(format!("{:016x}", fnv1a(what.to_string().as_bytes())))
+}
+
+/// The TOML file at `path` as a JSON value: its content without comments or layout.
+fn parsed_toml(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let value: toml::Value = toml::from_str(&text)
+        .map_err(|e| Error::invalid(format!("{}: {}", path.display(), e.message())))?;
+    serde_json::to_value(value).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
+}
+
+/// 64-bit FNV-1a: a digest that is the same in every build and on every machine (std's
+/// hasher promises neither).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Every run's [`fingerprint`], in protocol order (a run's includes its `init_from` source's).
+fn fingerprints(protocol: &Protocol) -> Result<Vec<String>> {
+    let mut digests: Vec<String> = Vec::new();
+    for run in &protocol.runs {
+        let source = run.init_from.as_ref().map(|from| {
+            let i = protocol.runs.iter().position(|r| &r.name == from);
+            digests[i.expect("validated: an earlier run")].as_str()
+        });
+        let digest = fingerprint(run, source)?;
+        digests.push(digest);
+    }
+    Ok(digests)
 }
 
 /// Trains and evaluates every (run, seed) of the protocol not finished yet, in order.
@@ -328,14 +400,15 @@ pub fn run_protocol(
         }
     }
     let mut results: Vec<SeedResult> = Vec::new();
-    for run in &protocol.runs {
+    for (run, digest) in protocol.runs.iter().zip(fingerprints(protocol)?) {
         for &seed in budget.seeds(run) {
             let dir = seed_dir(out, &run.name, seed);
             let result_path = dir.join(RESULT_FILE);
-            if let Some(result) = finished(&result_path, budget)? {
+            if let Some(result) = finished(&result_path, budget, &digest)? {
                 results.push(result);
                 continue;
             }
+            started_from(&dir, &digest)?;
             on_start(&run.name, seed);
             let init = match &run.init_from {
                 Some(from) => Some(
@@ -352,11 +425,12 @@ pub fn run_protocol(
                 ),
                 None => None,
             };
-            let Some(result) =
+            let Some(mut result) =
                 train_one(run, seed, init, &dir, budget, open_device, progress, stop)?
             else {
                 return Ok(None);
             };
+            result.fingerprint = Some(digest.clone());
             crate::atomic::write_file(
                 &result_path,
                 serde_json::to_string_pretty(&result)
@@ -379,9 +453,10 @@ pub fn finished_results(
 ) -> Result<(Vec<SeedResult>, usize)> {
     let mut results = Vec::new();
     let mut pending = 0;
-    for run in &protocol.runs {
+    for (run, digest) in protocol.runs.iter().zip(fingerprints(protocol)?) {
         for &seed in budget.seeds(run) {
-            match finished(&seed_dir(out, &run.name, seed).join(RESULT_FILE), budget)? {
+            let path = seed_dir(out, &run.name, seed).join(RESULT_FILE);
+            match finished(&path, budget, &digest)? {
                 Some(result) => results.push(result),
                 None => pending += 1,
             }
@@ -391,8 +466,9 @@ pub fn finished_results(
 }
 
 /// The result at `path` if that (run, seed) has finished, refused when it was trained at
-/// another budget (a report directory holds one budget).
-fn finished(path: &Path, budget: Budget) -> Result<Option<SeedResult>> {
+/// another budget (a report directory holds one budget) or from files whose [`fingerprint`]
+/// is not `digest` any more.
+fn finished(path: &Path, budget: Budget, digest: &str) -> Result<Option<SeedResult>> {
     if !path.is_file() {
         return Ok(None);
     }
@@ -405,7 +481,35 @@ fn finished(path: &Path, budget: Budget) -> Result<Option<SeedResult>> {
             budget.scale
         )));
     }
+    if let Some(theirs) = result.fingerprint.as_deref() {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        changed_since(dir, theirs, digest)?;
+    }
     Ok(Some(result))
+}
+
+/// Records that the (run, seed) in `dir` trains from `digest`, or refuses when a stopped
+/// run there started from other files.
+fn started_from(dir: &Path, digest: &str) -> Result<()> {
+    let path = dir.join(FINGERPRINT_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(theirs) => changed_since(dir, theirs.trim(), digest),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::atomic::write_file(&path, format!("{digest}\n").as_bytes())
+        }
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+fn changed_since(dir: &Path, theirs: &str, digest: &str) -> Result<()> {
+    match theirs == digest {
+        true => Ok(()),
+        false => Err(Error::invalid(format!(
+            "{} was trained from another version of its config, curriculum or eval targets \
+             (fingerprint {theirs}, now {digest}): delete it to train it again, or use another --out",
+            dir.display()
+        ))),
+    }
 }
 
 fn read_result(path: &Path) -> Result<SeedResult> {
@@ -559,6 +663,7 @@ fn train_one(
         targets,
         checkpoint,
         budget_scale: budget.scale,
+        fingerprint: None, // run_protocol records it
     }))
 }
 
@@ -774,6 +879,7 @@ mod tests {
             }],
             checkpoint: PathBuf::from("x"),
             budget_scale: 1.0,
+            fingerprint: None,
         }
     }
 
@@ -836,6 +942,78 @@ mod tests {
         assert!(rl_row.contains("2: 40 / 60%"), "{rl_row}");
         let base_row = md.lines().find(|l| l.starts_with("| imitation |")).unwrap();
         assert!(base_row.contains("| — |"), "{base_row}");
+    }
+
+    fn spec_for(config: &Path) -> RunSpec {
+        RunSpec {
+            config: Some(config.to_path_buf()),
+            curriculum: None,
+            ..protocol().runs[0].clone()
+        }
+    }
+
+    /// The fingerprint reads what a config says, not how it is written or where it lives,
+    /// and changes with any value, the eval targets or the run it starts from.
+    #[test]
+    fn fingerprints_follow_content_not_layout() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let write = |dir: &Path, text: &str| {
+            let path = dir.join("c.toml");
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let plain = write(a.path(), "steps = 10\n[schedule]\nlr = 0.001\n");
+        let commented = write(
+            b.path(),
+            "# a note on the result\nsteps   = 10 # updates\n\n[schedule]\nlr = 1e-3\n",
+        );
+        let digest = |run: &RunSpec, source| fingerprint(run, source).unwrap();
+        let reference = digest(&spec_for(&plain), None);
+        assert_eq!(reference.len(), 16);
+        assert_eq!(digest(&spec_for(&commented), None), reference);
+
+        let longer = write(b.path(), "steps = 20\n[schedule]\nlr = 0.001\n");
+        assert_ne!(digest(&spec_for(&longer), None), reference);
+        assert_ne!(
+            digest(&spec_for(&plain), Some("0123456789abcdef")),
+            reference
+        );
+        let mut other_eval = spec_for(&plain);
+        other_eval.eval[0].variations = vec!["lighting".into()];
+        assert_ne!(digest(&other_eval, None), reference);
+    }
+
+    /// A finished result is reused while its fingerprint matches (or predates fingerprints),
+    /// and refused with a message saying what to do once the files changed; a stopped run's
+    /// directory remembers the fingerprint it started from the same way.
+    #[test]
+    fn changed_runs_are_refused_not_reused() {
+        let out = tempfile::tempdir().unwrap();
+        let dir = out.path().join("base").join("seed-0");
+        let path = dir.join(RESULT_FILE);
+        let write = |fingerprint: Option<&str>| {
+            let r = SeedResult {
+                fingerprint: fingerprint.map(String::from),
+                ..result("base", 0, 2, None)
+            };
+            crate::atomic::write_file(&path, serde_json::to_string(&r).unwrap().as_bytes())
+                .unwrap();
+        };
+        assert!(finished(&path, Budget::FULL, "aaaa").unwrap().is_none());
+        write(None);
+        assert!(finished(&path, Budget::FULL, "aaaa").unwrap().is_some());
+        write(Some("aaaa"));
+        assert!(finished(&path, Budget::FULL, "aaaa").unwrap().is_some());
+        let refused = finished(&path, Budget::FULL, "bbbb")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("fingerprint aaaa, now bbbb"), "{refused}");
+        assert!(refused.contains("delete it"), "{refused}");
+
+        let stopped = out.path().join("rl").join("seed-0");
+        started_from(&stopped, "cccc").unwrap();
+        started_from(&stopped, "cccc").unwrap();
+        assert!(started_from(&stopped, "dddd").is_err());
     }
 
     /// Results written before the sub-goal fraction was recorded still load.

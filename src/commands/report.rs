@@ -30,7 +30,8 @@ pub struct ReportArgs {
     pub curriculum: Option<PathBuf>,
     /// Report directory: one run per variant (or per recipe run and seed), then
     /// `curriculum-ablation.md` (or `recipes.md`) and its `.json`. Running again on the same
-    /// directory continues unfinished runs and reuses finished ones.
+    /// directory continues unfinished runs and reuses finished ones (recipes: refused
+    /// when their config, curriculum or eval targets changed since).
     #[arg(long)]
     pub out: PathBuf,
     /// A quarter of every stage budget (curriculum), or 7% of every run's updates (and
