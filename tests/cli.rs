@@ -701,6 +701,16 @@ fn report_measures_recipes_against_their_baselines() {
         std::fs::read_to_string(out_dir.join("recipes-partial.md")).unwrap(),
         partial
     );
+    // --only keeps the named runs and what they start from or are compared with
+    table_args.extend(["--only", "grpo"]);
+    let only = stdout(&praxis(&table_args));
+    assert!(
+        only.contains("1 of 2 (run, seed) pairs finished; 1 still to train"),
+        "{only}"
+    );
+    assert!(!only.contains("| one stage |"), "{only}");
+    *table_args.last_mut().unwrap() = "grpo,nope";
+    assert_one_line_error(&praxis(&table_args), "no run named `nope` in the protocol");
     let missing = dir.path().join("no-such-report");
     assert_one_line_error(
         &praxis(&[

@@ -34,6 +34,14 @@ pub enum Error {
     Numerics(String),
 }
 
+/// A simulator error (an unknown task, suite or variation, an action of the wrong size) is
+/// bad input, reported with the simulator's own one-line message.
+impl From<crate::sim::SimError> for Error {
+    fn from(e: crate::sim::SimError) -> Self {
+        Error::Invalid(e.to_string())
+    }
+}
+
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(message: impl Into<String>) -> Self {

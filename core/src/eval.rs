@@ -144,6 +144,16 @@ pub fn wilson_interval(k: usize, n: usize) -> [f64; 2] {
     [(centre - half).max(0.0), (centre + half).min(1.0)]
 }
 
+/// A success rate with its 95% interval as the tables print it: `81.4% [70.8, 88.8]`.
+pub fn percent_with_interval(rate: f64, ci95: [f64; 2]) -> String {
+    format!(
+        "{:.1}% [{:.1}, {:.1}]",
+        100.0 * rate,
+        100.0 * ci95[0],
+        100.0 * ci95[1]
+    )
+}
+
 struct Episode {
     task: String,
     seed: u64,
@@ -172,12 +182,11 @@ pub fn evaluate(
         variations: options.variations,
         ..EnvConfig::default()
     };
-    let sim = |e: crate::sim::SimError| Error::invalid(e.to_string());
     let mut episodes = Vec::new();
     for task in &suite.tasks {
         for (i, &seed) in suite.eval_seeds.iter().enumerate() {
-            let mut env = Env::new(suite, &task.name, env_config.clone()).map_err(sim)?;
-            let obs = env.reset(seed).map_err(sim)?;
+            let mut env = Env::new(suite, &task.name, env_config.clone())?;
+            let obs = env.reset(seed)?;
             episodes.push(Episode {
                 task: task.name.clone(),
                 seed,
@@ -212,17 +221,8 @@ pub fn evaluate(
                 let dims = episode.env.action_dim();
                 for k in 0..execute {
                     let start = slot * per_episode + k * config.action_dim;
-                    let action: Vec<f32> = chunk[start..start + dims]
-                        .iter()
-                        .map(|v| {
-                            if v.is_finite() {
-                                v.clamp(-1.0, 1.0)
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
-                    let result = episode.env.step(&Action(action)).map_err(sim)?;
+                    let action = executable_action(&chunk[start..start + dims]);
+                    let result = episode.env.step(&action)?;
                     episode.length += 1;
                     if let Some(frames) = episode.frames.as_mut() {
                         frames.push(result.obs.image.clone());
@@ -266,6 +266,25 @@ pub fn act_batch(
 ) -> Result<Vec<f32>> {
     let inputs: Vec<Observation<'_>> = observations.iter().map(|o| model_input(o)).collect();
     act_inputs(policy, tokenizer, &inputs, rng)
+}
+
+/// One step of a predicted chunk (`values`, the embodiment's action dimensions) made safe to
+/// execute: clamped to the simulator's [-1, 1] and a non-finite value (a diverged model) read
+/// as 0, so a broken policy fails its episode instead of stopping the run. Every closed-loop
+/// caller (evaluation, DAgger's rollouts, the app's probe) executes actions through it.
+pub fn executable_action(values: &[f32]) -> Action {
+    Action(
+        values
+            .iter()
+            .map(|v| {
+                if v.is_finite() {
+                    v.clamp(-1.0, 1.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A simulator observation as the model reads it (the model knows no simulator).

@@ -228,7 +228,7 @@ impl Protocol {
             for target in &run.eval {
                 crate::sim::Suite::resolve(&target.suite)
                     .map_err(|e| Error::invalid(format!("{origin}: run `{}`: {e}", run.name)))?;
-                variations(&target.variations)?;
+                crate::sim::Variations::from_names(&target.variations)?;
             }
         }
         Ok(())
@@ -238,15 +238,46 @@ impl Protocol {
     pub fn find(&self, name: &str) -> Option<&RunSpec> {
         self.runs.iter().find(|r| r.name == name)
     }
-}
 
-fn variations(names: &[String]) -> Result<crate::sim::Variations> {
-    match names.is_empty() {
-        true => Ok(Default::default()),
-        false => names
-            .join(",")
-            .parse()
-            .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string())),
+    /// The part of the protocol that `names` need: those runs and, transitively, the runs
+    /// they start from or are compared with, in protocol order. It retrains one block of the
+    /// table (say both arm rows on a new machine) without the rest; a needed run that has
+    /// finished in the report directory is reused as usual.
+    pub fn only(&self, names: &[String]) -> Result<Protocol> {
+        let mut needed: Vec<&str> = Vec::new();
+        let mut queue: Vec<&str> = Vec::new();
+        for name in names {
+            let Some(run) = self.find(name) else {
+                let known: Vec<&str> = self.runs.iter().map(|r| r.name.as_str()).collect();
+                return Err(Error::invalid(format!(
+                    "no run named `{name}` in the protocol (its runs: {})",
+                    known.join(", ")
+                )));
+            };
+            queue.push(&run.name);
+        }
+        while let Some(name) = queue.pop() {
+            if needed.contains(&name) {
+                continue;
+            }
+            needed.push(name);
+            let run = self.find(name).expect("queued runs exist");
+            queue.extend(
+                run.init_from
+                    .iter()
+                    .chain(&run.baseline)
+                    .map(String::as_str),
+            );
+        }
+        Ok(Protocol {
+            runs: self
+                .runs
+                .iter()
+                .filter(|r| needed.contains(&r.name.as_str()))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        })
     }
 }
 
@@ -311,8 +342,9 @@ pub const FINGERPRINT_FILE: &str = "fingerprint";
 /// comments, formatting and where the checkout lives do not count), its eval targets and, for
 /// `init_from`, the digest of the run it starts from. A finished (run, seed) is reused only
 /// while its digest is unchanged: a result trained from another version of the protocol's
-/// files is refused, not silently put in the table. Files a config names (the base
-/// checkpoint, datasets) are not read into it.
+/// files is refused, not silently put in the table. What only shapes the table (the `recipe`
+/// and `category` labels, `baseline`, `baseline_eval`, `note`) is left out, and so are the
+/// files a config names (the base checkpoint, datasets).
 pub fn fingerprint(run: &RunSpec, source: Option<&str>) -> Result<String> {
     let file = run
         .config
@@ -334,7 +366,6 @@ pub fn fingerprint(run: &RunSpec, source: Option<&str>) -> Result<String> {
         "kind": if run.config.is_some() { "config" } else { "curriculum" },
         "file": parsed_toml(file)?,
         "eval": eval,
-        "baseline_eval": run.baseline_eval.as_ref().map(EvalTarget::label),
         "init_from": source,
     });
     Ok(format!("{:016x}", fnv1a(what.to_string().as_bytes())))
@@ -640,7 +671,7 @@ fn train_one(
             &tokenizer,
             &suite,
             &EvalOptions {
-                variations: variations(&target.variations)?,
+                variations: crate::sim::Variations::from_names(&target.variations)?,
                 ..EvalOptions::default()
             },
             |_, _| {},
@@ -744,14 +775,7 @@ fn pool(results: &[&SeedResult], target: &str) -> Option<Pooled> {
 
 /// The report table as markdown, with the protocol above it and each run's note below.
 pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) -> String {
-    let pct = |p: &Pooled| {
-        format!(
-            "{:.1}% [{:.1}, {:.1}]",
-            100.0 * p.success_rate,
-            100.0 * p.ci95[0],
-            100.0 * p.ci95[1]
-        )
-    };
+    let pct = |p: &Pooled| crate::eval::percent_with_interval(p.success_rate, p.ci95);
     let mut md = format!(
         "# Recipe report: `{}`\n\n{}\n\nBudgets × {}; {}. Success is closed loop on each suite's \
          fixed evaluation seeds, pooled over the training seeds, with its 95% Wilson interval; \
@@ -953,7 +977,8 @@ mod tests {
     }
 
     /// The fingerprint reads what a config says, not how it is written or where it lives,
-    /// and changes with any value, the eval targets or the run it starts from.
+    /// and changes with any value, the eval targets or the run it starts from, but not with
+    /// what the run is compared with.
     #[test]
     fn fingerprints_follow_content_not_layout() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -981,6 +1006,14 @@ mod tests {
         let mut other_eval = spec_for(&plain);
         other_eval.eval[0].variations = vec!["lighting".into()];
         assert_ne!(digest(&other_eval, None), reference);
+
+        // Which row it is compared with changes the table, not what trains.
+        let mut other_comparison = spec_for(&plain);
+        other_comparison.baseline_eval = Some(EvalTarget {
+            suite: "goal".into(),
+            variations: vec!["lighting".into()],
+        });
+        assert_eq!(digest(&other_comparison, None), reference);
     }
 
     /// A finished result is reused while its fingerprint matches (or predates fingerprints),
@@ -1014,6 +1047,29 @@ mod tests {
         started_from(&stopped, "cccc").unwrap();
         started_from(&stopped, "cccc").unwrap();
         assert!(started_from(&stopped, "dddd").is_err());
+    }
+
+    /// `only` keeps the named runs with what they start from and are compared with, in
+    /// protocol order, and names the runs there are when asked for one that is not.
+    #[test]
+    fn only_keeps_the_named_runs_and_what_they_need() {
+        let mut protocol = protocol(); // `base`, then `rl` compared with it
+        let mut other = protocol.runs[0].clone();
+        other.name = "other".into();
+        let mut tuned = protocol.runs[0].clone();
+        tuned.name = "tuned".into();
+        tuned.init_from = Some("rl".into());
+        protocol.runs.extend([other, tuned]);
+        let names = |p: &Protocol| p.runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        let only = |names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            protocol.only(&names)
+        };
+        assert_eq!(names(&only(&["tuned"]).unwrap()), ["base", "rl", "tuned"]);
+        assert_eq!(names(&only(&["other", "base"]).unwrap()), ["base", "other"]);
+        let unknown = only(&["nope"]).unwrap_err().to_string();
+        assert!(unknown.contains("no run named `nope`"), "{unknown}");
+        assert!(unknown.contains("base, rl, other, tuned"), "{unknown}");
     }
 
     /// Results written before the sub-goal fraction was recorded still load.

@@ -42,6 +42,10 @@ pub struct ReportArgs {
     /// Every stage budget × this factor (default 1: the curriculum's own budgets).
     #[arg(long)]
     pub scale: Option<f64>,
+    /// With `--recipes`: only these runs (comma-separated names) and the runs they start
+    /// from or are compared with, e.g. `--only arm4-lora` to retrain the arm block.
+    #[arg(long, requires = "recipes", value_delimiter = ',', value_name = "RUN")]
+    pub only: Vec<String>,
     /// With `--recipes`: train nothing; print the table of the runs finished so far in
     /// `--out` (a report in progress) and write it as `recipes-partial.md`.
     #[arg(long, requires = "recipes")]
@@ -59,7 +63,10 @@ pub fn run(args: &ReportArgs, backend: Option<&str>) -> anyhow::Result<()> {
 
 /// Trains and evaluates the protocol's runs one after another and writes the table.
 fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> anyhow::Result<()> {
-    let protocol = Protocol::load(protocol)?;
+    let protocol = match Protocol::load(protocol)? {
+        full if args.only.is_empty() => full,
+        full => full.only(&args.only)?,
+    };
     let budget = match (args.quick, args.scale) {
         (true, _) => Budget::QUICK,
         (false, Some(s)) if s.is_finite() && s > 0.0 && s <= 10.0 => Budget {

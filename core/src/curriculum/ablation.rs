@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::engine::{Finished, train_to_end};
-use super::spec::{self, CurriculumSpec, StageSpec};
+use super::spec::{CurriculumSpec, StageSpec};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
 use crate::eval::{self, EvalOptions, EvalReport};
@@ -230,7 +230,9 @@ pub fn run_variant(
         )
     };
     let nominal = evaluate(Default::default())?;
-    let perturbed = evaluate(spec::variations(&last.gate.perturbations)?)?;
+    let perturbed = evaluate(crate::sim::Variations::from_names(
+        &last.gate.perturbations,
+    )?)?;
     let result = VariantResult {
         variant: variant.name().into(),
         stages: derived.stages.iter().map(|s| s.name.clone()).collect(),
@@ -257,14 +259,7 @@ pub fn variant_dir(out: &Path, variant: Variant) -> PathBuf {
 /// The ablation table as markdown, with the protocol above it.
 pub fn to_markdown(spec: &CurriculumSpec, scale: f64, results: &[VariantResult]) -> String {
     let last = spec.stages.last().map(|s| s.gate.perturbations.join(", "));
-    let pct = |s: &EvalSummary| {
-        format!(
-            "{:.1}% [{:.1}, {:.1}]",
-            100.0 * s.success_rate,
-            100.0 * s.ci95[0],
-            100.0 * s.ci95[1]
-        )
-    };
+    let pct = |s: &EvalSummary| crate::eval::percent_with_interval(s.success_rate, s.ci95);
     let mut md = format!(
         "# Curriculum ablation: `{}` on suite `{}`\n\n\
          Equal compute: every variant trains the same number of updates (stage budgets × {scale}); \

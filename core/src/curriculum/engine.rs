@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::gate::{self, StageMeasurements, SuccessPoint};
 use super::probe::{self, ProbeSpec};
-use super::spec::{CurriculumSpec, variations};
+use super::spec::CurriculumSpec;
 use crate::checkpoint::{self, CheckpointMeta, Provenance, RngState};
 use crate::data::{Dataset, DatasetWriter, RecordOptions};
 use crate::device::ComputeDevice;
@@ -715,7 +715,7 @@ impl Engine {
         let imitation = spec
             .signals
             .get("imitation")
-            .map(|&w| Ok((demos(&tasks)?, w)))
+            .map(|&w| Ok::<_, Error>((demos(&tasks)?, w)))
             .transpose()?;
         let dagger = spec
             .signals
@@ -773,7 +773,7 @@ impl Engine {
             &self.suite,
             &tasks,
             self.spec.seed + DAGGER_SEED_OFFSET + self.state.step * 1000,
-            variations(&spec.constraints.environment.variations)?,
+            crate::sim::Variations::from_names(&spec.constraints.environment.variations)?,
             &dagger::DaggerOptions {
                 execute_steps: spec.constraints.embodiment.execute_steps,
                 ..spec.dagger.clone()
@@ -852,7 +852,10 @@ impl Engine {
         self.loader = None;
         self.emit_evaluation(&nominal, false)?;
         if gate_spec.robustness_gap.is_some() {
-            let perturbed = self.evaluate_tasks(&tasks, variations(&gate_spec.perturbations)?)?;
+            let perturbed = self.evaluate_tasks(
+                &tasks,
+                crate::sim::Variations::from_names(&gate_spec.perturbations)?,
+            )?;
             self.state.measurements.perturbed = Some(point(&perturbed));
             self.emit_evaluation(&perturbed, true)?;
         }

@@ -7,12 +7,8 @@
 use crate::error::{Error, Result};
 use crate::model::{HostBatch, Policy, Tokenizer};
 use crate::sim::embodiment::MAX_EE_STEP;
-use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig};
+use crate::sim::{Action, Env, EnvConfig, Suite, Teacher, TeacherConfig};
 use crate::telemetry::ProbeFrame;
-
-fn sim(e: SimError) -> Error {
-    Error::invalid(e.to_string())
-}
 
 /// Which episode to probe.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,8 +41,8 @@ pub fn run(
         image_size: config.image_size as u32,
         ..EnvConfig::default()
     };
-    let mut env = Env::new(suite, &spec.task, env_config).map_err(sim)?;
-    let mut obs = env.reset(spec.seed).map_err(sim)?;
+    let mut env = Env::new(suite, &spec.task, env_config)?;
+    let mut obs = env.reset(spec.seed)?;
     let words: Vec<String> = {
         let tokens = tokenizer.encode(&obs.instruction, config.max_instruction_tokens);
         tokens
@@ -100,18 +96,8 @@ pub fn run(
         let dims = env.action_dim();
         let actions: Vec<Action> = (0..config.chunk_len)
             .map(|k| {
-                Action(
-                    chunk[k * config.action_dim..k * config.action_dim + dims]
-                        .iter()
-                        .map(|v| {
-                            if v.is_finite() {
-                                v.clamp(-1.0, 1.0)
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect(),
-                )
+                let start = k * config.action_dim;
+                crate::eval::executable_action(&chunk[start..start + dims])
             })
             .collect();
         let start = effector(&obs.proprio);
@@ -142,7 +128,7 @@ pub fn run(
         }
         let mut done = false;
         for action in actions.into_iter().take(execute) {
-            let result = env.step(&action).map_err(sim)?;
+            let result = env.step(&action)?;
             executed.push(action);
             obs = result.obs;
             if result.terminated || result.truncated {
@@ -177,11 +163,10 @@ fn teacher_path(
             render: false,
             ..config
         },
-    )
-    .map_err(sim)?;
-    let mut obs = replay.reset(spec.seed).map_err(sim)?;
+    )?;
+    let mut obs = replay.reset(spec.seed)?;
     for action in executed {
-        obs = replay.step(action).map_err(sim)?.obs;
+        obs = replay.step(action)?.obs;
     }
     let mut teacher = Teacher::new(TeacherConfig {
         noise_std: 0.0,
@@ -189,8 +174,8 @@ fn teacher_path(
     });
     let mut path = vec![effector(&obs.proprio)];
     for _ in 0..horizon {
-        let action = teacher.act(&replay).map_err(sim)?;
-        let result = replay.step(&action).map_err(sim)?;
+        let action = teacher.act(&replay)?;
+        let result = replay.step(&action)?;
         path.push(effector(&result.obs.proprio));
         if result.terminated || result.truncated {
             break;

@@ -212,17 +212,6 @@ fn default_plateau_window() -> usize {
     3
 }
 
-/// Parses comma-free variation names into [`Variations`].
-pub fn variations(names: &[String]) -> Result<Variations> {
-    if names.is_empty() {
-        return Ok(Variations::default());
-    }
-    names
-        .join(",")
-        .parse()
-        .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string()))
-}
-
 impl CurriculumSpec {
     /// Reads and checks a curriculum file; relative paths resolve against its directory.
     pub fn load(path: &Path) -> Result<Self> {
@@ -348,7 +337,7 @@ impl CurriculumSpec {
             if self.stage_tasks(&suite, i).is_empty() {
                 return bad(format!("{at}: its constraints leave no task to practise"));
             }
-            variations(&stage.constraints.environment.variations)
+            Variations::from_names(&stage.constraints.environment.variations)
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
             stage
                 .constraints
@@ -376,7 +365,7 @@ impl CurriculumSpec {
                     ));
                 }
             }
-            variations(&stage.gate.perturbations)
+            Variations::from_names(&stage.gate.perturbations)
                 .map_err(|e| Error::invalid(format!("{at}: {e}")))?;
             stage
                 .gate

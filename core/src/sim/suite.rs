@@ -379,6 +379,12 @@ impl Variations {
         }
     }
 
+    /// The variations a config lists by name (`["lighting", "camera-jitter"]`); none when
+    /// the list is empty.
+    pub fn from_names(names: &[String]) -> Result<Variations, SimError> {
+        names.join(",").parse()
+    }
+
     /// Whether any variation is on.
     pub fn any(&self) -> bool {
         *self != Variations::default()

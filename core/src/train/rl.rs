@@ -240,14 +240,7 @@ impl RlConfig {
     }
 
     fn variations(&self) -> Result<Variations> {
-        let names = if self.variations.is_empty() {
-            "none".to_string()
-        } else {
-            self.variations.join(",")
-        };
-        names
-            .parse()
-            .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string()))
+        Ok(Variations::from_names(&self.variations)?)
     }
 
     /// Checks the config against the policy it will train.

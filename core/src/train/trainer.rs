@@ -198,7 +198,7 @@ fn record_data(run: &RunDir, config: &TrainConfig) -> Result<(TrainConfig, Optio
                 image_size: 64,
                 seed: config.seed,
                 keep_failures: false,
-                variations: variations(&record.variations)?,
+                variations: crate::sim::Variations::from_names(&record.variations)?,
             },
             &mut |_| {},
         )
@@ -210,17 +210,6 @@ fn record_data(run: &RunDir, config: &TrainConfig) -> Result<(TrainConfig, Optio
             .push(std::path::absolute(&dir).unwrap_or(dir));
     }
     Ok((resolved, recorded))
-}
-
-/// Parses variation names (none when empty).
-fn variations(names: &[String]) -> Result<crate::sim::Variations> {
-    match names.is_empty() {
-        true => Ok(Default::default()),
-        false => names
-            .join(",")
-            .parse()
-            .map_err(|e: crate::sim::SimError| Error::invalid(e.to_string())),
-    }
 }
 
 fn suite_dir_name(suite: &str) -> String {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Episode;
 use crate::error::{Error, Result};
 use crate::model::{Policy, Tokenizer};
-use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Teacher, TeacherConfig, Variations};
+use crate::sim::{Action, Env, EnvConfig, Suite, Teacher, TeacherConfig, Variations};
 
 /// Which visited states a round keeps, labelled by the teacher, as training data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -110,10 +110,6 @@ struct Rollout {
     takeover: Vec<bool>,
 }
 
-fn sim(e: SimError) -> Error {
-    Error::invalid(e.to_string())
-}
-
 /// Runs one round of corrected rollouts of `policy` on `tasks` of `suite` (round-robin), from
 /// seeds `seed_base + k`.
 pub fn collect(
@@ -138,8 +134,8 @@ pub fn collect(
         .map(|k| -> Result<Rollout> {
             let task = &tasks[k % tasks.len()];
             let seed = seed_base + k as u64;
-            let mut env = Env::new(suite, task, env_config).map_err(sim)?;
-            let obs = env.reset(seed).map_err(sim)?;
+            let mut env = Env::new(suite, task, env_config)?;
+            let obs = env.reset(seed)?;
             let episode = crate::data::record::start_episode(&env, &obs, task, seed);
             Ok(Rollout {
                 env,
@@ -176,16 +172,7 @@ pub fn collect(
                 let dims = rollout.env.action_dim();
                 for k in 0..execute {
                     let start = slot * per_episode + k * config.action_dim;
-                    let proposed: Vec<f32> = chunk[start..start + dims]
-                        .iter()
-                        .map(|v| {
-                            if v.is_finite() {
-                                v.clamp(-1.0, 1.0)
-                            } else {
-                                0.0
-                            }
-                        })
-                        .collect();
+                    let proposed = crate::eval::executable_action(&chunk[start..start + dims]);
                     if step_with_teacher(rollout, proposed, options)? {
                         break;
                     }
@@ -237,21 +224,20 @@ fn runs_of_true(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
 /// strayed) the teacher's, and records the frame. Returns whether the episode ended.
 fn step_with_teacher(
     rollout: &mut Rollout,
-    proposed: Vec<f32>,
+    proposed: Action,
     options: &DaggerOptions,
 ) -> Result<bool> {
-    let label = rollout.teacher.act(&rollout.env).map_err(sim)?;
-    let info = rollout.env.info().map_err(sim)?;
+    let label = rollout.teacher.act(&rollout.env)?;
+    let info = rollout.env.info()?;
     let motion = |a: &[f32]| a.iter().take(2).copied().collect::<Vec<f32>>();
-    let distance = motion(&proposed)
+    let distance = motion(&proposed.0)
         .iter()
         .zip(motion(&label.0))
         .map(|(p, t)| (p - t).powi(2))
         .sum::<f32>()
         .sqrt();
-    let grip_disagrees = proposed.len() > 2
-        && label.0.len() > 2
-        && (proposed[proposed.len() - 1] > 0.0) != (label.0[label.0.len() - 1] > 0.0);
+    let grip = |a: &Action| (a.0.len() > 2).then(|| a.0[a.0.len() - 1] > 0.0);
+    let grip_disagrees = matches!((grip(&proposed), grip(&label)), (Some(p), Some(t)) if p != t);
     if rollout.teacher_left == 0 {
         if distance > options.stray_distance || grip_disagrees {
             rollout.straying += 1;
@@ -273,11 +259,11 @@ fn step_with_teacher(
         rollout.teacher_steps += 1;
         label.clone()
     } else {
-        Action(proposed)
+        proposed
     };
     let ep = &mut rollout.episode;
     crate::data::record::push_frame(ep, &rollout.obs, &label, &info);
-    let result = rollout.env.step(&executed).map_err(sim)?;
+    let result = rollout.env.step(&executed)?;
     rollout.obs = result.obs;
     if result.terminated || result.truncated {
         rollout.done = true;

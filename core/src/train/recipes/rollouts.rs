@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{HostBatch, Observation, Policy, Tokenizer};
-use crate::sim::{Action, Env, EnvConfig, SimError, Suite, Variations};
+use crate::sim::{Action, Env, EnvConfig, Suite, Variations};
 
 /// How rollouts are sampled.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,10 +159,6 @@ struct Live {
     done: bool,
 }
 
-fn sim(e: SimError) -> Error {
-    Error::invalid(e.to_string())
-}
-
 /// The bin sampled from log-probabilities `log_probs` at `temperature`, by inverse CDF.
 pub fn sample_bin(log_probs: &[f32], temperature: f32, rng: &mut impl rand::Rng) -> usize {
     let (_, weights) = tempered_weights(log_probs, temperature);
@@ -234,9 +230,9 @@ pub fn sample(
     let mut live = Vec::new();
     for (group, (task, start_seed)) in starts.iter().enumerate() {
         for _ in 0..options.group_size {
-            let mut env = Env::new(suite, task, env_config).map_err(sim)?;
-            let obs = env.reset(*start_seed).map_err(sim)?;
-            let progress = env.info().map_err(sim)?.dense_reward;
+            let mut env = Env::new(suite, task, env_config)?;
+            let obs = env.reset(*start_seed)?;
+            let progress = env.info()?.dense_reward;
             live.push(Live {
                 env,
                 obs,
@@ -300,7 +296,7 @@ pub fn sample(
                 for k in 0..execute {
                     let action: Vec<f32> =
                         (0..dims).map(|d| bin_value(bins[k * a + d], n)).collect();
-                    let result = rollout.env.step(&Action(action)).map_err(sim)?;
+                    let result = rollout.env.step(&Action(action))?;
                     executed += 1;
                     rollout.obs = result.obs;
                     rollout.progress = result.info.dense_reward;
