@@ -206,17 +206,8 @@ impl PraxisApp {
         });
         match result {
             Ok((spec, out, device)) => {
-                self.device_name = format!("{}, {}", device.backend, device.name);
-                self.worker = None;
-                self.view = RunView::default();
-                self.texture = None;
-                self.banner = None;
-                self.worker = Some(Worker::spawn(
-                    RunSource::New { spec, out },
-                    device,
-                    self.engine_options.clone(),
-                    self.settings.autostart,
-                ));
+                let autostart = self.settings.autostart;
+                self.start_worker(RunSource::New { spec, out }, device, autostart);
             }
             Err(e) => self.banner = Some(e),
         }
@@ -229,21 +220,25 @@ impl PraxisApp {
             return;
         }
         match self.device() {
-            Ok(device) => {
-                self.device_name = format!("{}, {}", device.backend, device.name);
-                self.worker = None;
-                self.view = RunView::default();
-                self.texture = None;
-                self.banner = None;
-                self.worker = Some(Worker::spawn(
-                    RunSource::Open(dir.to_path_buf()),
-                    device,
-                    self.engine_options.clone(),
-                    false,
-                ));
-            }
+            Ok(device) => self.start_worker(RunSource::Open(dir.to_path_buf()), device, false),
             Err(e) => self.banner = Some(e),
         }
+    }
+
+    /// Stops the current run's worker (if any), clears what the window showed of it and
+    /// trains `source` on `device`, running at once when `autostart`.
+    fn start_worker(&mut self, source: RunSource, device: ComputeDevice, autostart: bool) {
+        self.device_name = format!("{}, {}", device.backend, device.name);
+        self.worker = None;
+        self.view = RunView::default();
+        self.texture = None;
+        self.banner = None;
+        self.worker = Some(Worker::spawn(
+            source,
+            device,
+            self.engine_options.clone(),
+            autostart,
+        ));
     }
 
     /// Folds every pending event into the view (never blocks).
