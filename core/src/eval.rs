@@ -270,8 +270,9 @@ pub fn act_batch(
 
 /// One step of a predicted chunk (`values`, the embodiment's action dimensions) made safe to
 /// execute: clamped to the simulator's [-1, 1] and a non-finite value (a diverged model) read
-/// as 0, so a broken policy fails its episode instead of stopping the run. Every closed-loop
-/// caller (evaluation, DAgger's rollouts, the app's probe) executes actions through it.
+/// as 0, so a broken policy fails its episode instead of stopping the run. Evaluation, DAgger's
+/// rollouts and the app's probe execute predicted actions through it (the RL rollouts execute
+/// sampled bin centres, which are in range by construction).
 pub fn executable_action(values: &[f32]) -> Action {
     Action(
         values
@@ -408,6 +409,14 @@ impl EvalReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Predicted values are clamped into the simulator's range and a diverged (non-finite)
+    /// value becomes 0, element by element.
+    #[test]
+    fn executable_actions_are_clamped_and_finite() {
+        let action = executable_action(&[0.5, 1.7, -3.0, f32::NAN, f32::INFINITY, -0.25]);
+        assert_eq!(action.0, [0.5, 1.0, -1.0, 0.0, 0.0, -0.25]);
+    }
 
     #[test]
     fn wilson_interval_matches_known_values() {

@@ -228,7 +228,8 @@ impl Protocol {
             for target in &run.eval {
                 crate::sim::Suite::resolve(&target.suite)
                     .map_err(|e| Error::invalid(format!("{origin}: run `{}`: {e}", run.name)))?;
-                crate::sim::Variations::from_names(&target.variations)?;
+                crate::sim::Variations::from_names(&target.variations)
+                    .map_err(|e| Error::invalid(format!("{origin}: run `{}`: {e}", run.name)))?;
             }
         }
         Ok(())
