@@ -781,3 +781,66 @@ fn report_measures_recipes_against_their_baselines() {
     assert_one_line_error(&praxis(&args), "another version of its config");
     assert_eq!(std::fs::read(&result).unwrap(), before);
 }
+
+/// The losses a run logged, in order.
+fn logged_losses(run_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["loss"].clone())
+        .collect()
+}
+
+#[test]
+fn report_jobs_train_side_by_side_to_the_same_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = tiny_protocol(dir.path());
+    // on all threads, so that two jobs change how many threads each training gets
+    for name in ["imitation.toml", "grpo.toml", "curriculum.toml"] {
+        let file = dir.path().join(name);
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("deterministic = false\n{text}")).unwrap();
+    }
+    let report = |jobs: &str| {
+        let out_dir = dir.path().join(format!("report-{jobs}"));
+        let out = praxis(&[
+            "report",
+            "--recipes",
+            protocol.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--jobs",
+            jobs,
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        (out_dir, stdout(&out))
+    };
+    let (one, _) = report("1");
+    let (two, table) = report("2");
+    assert!(table.contains("trained side by side"), "{table}");
+    let results = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("recipes.json")).unwrap()).unwrap()
+    };
+    let (a, b) = (results(&one), results(&two));
+    for (x, y) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+        for field in ["run", "updates", "teacher_labels", "targets", "params"] {
+            assert_eq!(x[field], y[field], "{field} of {}", x["run"]);
+        }
+        assert_eq!((x["jobs"].as_u64(), y["jobs"].as_u64()), (Some(1), Some(2)));
+    }
+    for run in ["imitation", "grpo"] {
+        let run_dir = |d: &Path| d.join(run).join("seed-0").join("run");
+        assert_eq!(logged_losses(&run_dir(&one)), logged_losses(&run_dir(&two)), "{run}");
+    }
+    let bad = praxis(&[
+        "report",
+        "--recipes",
+        protocol.to_str().unwrap(),
+        "--out",
+        dir.path().join("report-0").to_str().unwrap(),
+        "--jobs",
+        "0",
+    ]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--jobs"), "{}", stderr(&bad));
+}

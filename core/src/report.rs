@@ -5,8 +5,9 @@
 //! (and its JSON): success with its 95% interval per suite, the baseline's, the difference,
 //! updates, trainable parameters, teacher-labelled samples and wall time on this machine.
 //!
-//! Runs are trained in protocol order; a run may start from another run's final checkpoint
-//! (`init_from`, same seed), e.g. GRPO on top of imitation. Every (run, seed) has its own
+//! Runs are trained in protocol order, one or several at a time (`--jobs`); a run may start
+//! from another run's final checkpoint (`init_from`, same seed), e.g. GRPO on top of
+//! imitation, and then waits for it. Every (run, seed) has its own
 //! directory and writes its result there last, so a stopped report continues where it left
 //! off and finished runs are reused (while their [`fingerprint`] holds). `--quick` scales
 //! every budget and keeps only each run's first seed: the same protocol, far less compute,
@@ -25,6 +26,8 @@ use crate::error::{Error, Result};
 use crate::eval::{self, EvalOptions, wilson_interval};
 use crate::train::run::RunDir;
 use crate::train::{self, TrainConfig};
+
+mod jobs;
 
 /// A whole protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,6 +328,14 @@ pub struct SeedResult {
     /// recorded, which are reused as they are).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// How many pairs trained side by side while this one did (`--jobs`); its wall time is
+    /// its share of the machine, not the machine to itself.
+    #[serde(default = "one_job")]
+    pub jobs: usize,
+}
+
+fn one_job() -> usize {
+    1
 }
 
 /// File holding a (run, seed)'s [`SeedResult`].
@@ -402,17 +413,20 @@ fn fingerprints(protocol: &Protocol) -> Result<Vec<String>> {
     Ok(digests)
 }
 
-/// Trains and evaluates every (run, seed) of the protocol not finished yet, in order.
-/// `on_start(run, seed)` hears each start; `progress` hears `(done, total)` updates of the
-/// current one; `stop` interrupts between updates, returning `Ok(None)` (run the report
-/// again to continue).
+/// Trains and evaluates every (run, seed) of the protocol not finished yet, `jobs` at a time
+/// (see [`jobs`]), each pair after the pair it starts from. `on_start(job, run, seed)` hears
+/// each start; `progress(job, done, total)` hears the updates of the pair job `job` trains;
+/// `stop` interrupts between updates, returning `Ok(None)` (run the report again to
+/// continue).
+#[allow(clippy::too_many_arguments)]
 pub fn run_protocol(
     protocol: &Protocol,
     out: &Path,
     budget: Budget,
-    open_device: &dyn Fn() -> Result<ComputeDevice>,
-    on_start: &mut dyn FnMut(&str, u64),
-    progress: &mut (dyn FnMut(u64, u64) + Send),
+    jobs: usize,
+    open_device: &(dyn Fn() -> Result<ComputeDevice> + Sync),
+    on_start: &(dyn Fn(usize, &str, u64) + Sync),
+    progress: &(dyn Fn(usize, u64, u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<Option<Vec<SeedResult>>> {
     // Under --quick only first seeds train: every init_from must still find its source.
@@ -431,48 +445,51 @@ pub fn run_protocol(
             }
         }
     }
-    let mut results: Vec<SeedResult> = Vec::new();
+    let mut pairs: Vec<(&RunSpec, u64, String)> = Vec::new();
     for (run, digest) in protocol.runs.iter().zip(fingerprints(protocol)?) {
         for &seed in budget.seeds(run) {
-            let dir = seed_dir(out, &run.name, seed);
-            let result_path = dir.join(RESULT_FILE);
-            if let Some(result) = finished(&result_path, budget, &digest)? {
-                results.push(result);
-                continue;
-            }
-            started_from(&dir, &digest)?;
-            on_start(&run.name, seed);
-            let init = match &run.init_from {
-                Some(from) => Some(
-                    results
-                        .iter()
-                        .find(|r| &r.run == from && r.seed == seed)
-                        .map(|r| r.checkpoint.clone())
-                        .ok_or_else(|| {
-                            Error::invalid(format!(
-                                "run `{}` needs `{from}` seed {seed} first",
-                                run.name
-                            ))
-                        })?,
-                ),
-                None => None,
-            };
-            let Some(mut result) =
-                train_one(run, seed, init, &dir, budget, open_device, progress, stop)?
-            else {
-                return Ok(None);
-            };
-            result.fingerprint = Some(digest.clone());
-            crate::atomic::write_file(
-                &result_path,
-                serde_json::to_string_pretty(&result)
-                    .unwrap_or_default()
-                    .as_bytes(),
-            )?;
-            results.push(result);
+            pairs.push((run, seed, digest.clone()));
         }
     }
-    Ok(Some(results))
+    let deps: Vec<Option<usize>> = pairs
+        .iter()
+        .map(|(run, seed, _)| {
+            run.init_from.as_ref().map(|from| {
+                pairs
+                    .iter()
+                    .position(|(r, s, _)| &r.name == from && s == seed)
+                    .expect("checked above: every source pair is in the protocol")
+            })
+        })
+        .collect();
+    let mut finished_before = Vec::with_capacity(pairs.len());
+    for (run, seed, digest) in &pairs {
+        let path = seed_dir(out, &run.name, *seed).join(RESULT_FILE);
+        finished_before.push(finished(&path, budget, digest)?);
+    }
+    let work = |job: usize, i: usize, source: Option<&SeedResult>| {
+        let (run, seed, digest) = &pairs[i];
+        let dir = seed_dir(out, &run.name, *seed);
+        started_from(&dir, digest)?;
+        on_start(job, &run.name, *seed);
+        let init = source.map(|r| r.checkpoint.clone());
+        let mut report = |done, total| progress(job, done, total);
+        let Some(mut result) =
+            train_one(run, *seed, init, &dir, budget, open_device, &mut report, stop)?
+        else {
+            return Ok(None);
+        };
+        result.fingerprint = Some(digest.clone());
+        result.jobs = jobs;
+        crate::atomic::write_file(
+            &dir.join(RESULT_FILE),
+            serde_json::to_string_pretty(&result)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+        Ok(Some(result))
+    };
+    jobs::run_pairs(finished_before, &deps, jobs, stop, &work)
 }
 
 /// The (run, seed) results already in `out` at `budget`, in protocol order, and how many of
@@ -595,7 +612,7 @@ fn train_one(
     init: Option<PathBuf>,
     dir: &Path,
     budget: Budget,
-    open_device: &dyn Fn() -> Result<ComputeDevice>,
+    open_device: &(dyn Fn() -> Result<ComputeDevice> + Sync),
     progress: &mut (dyn FnMut(u64, u64) + Send),
     stop: &AtomicBool,
 ) -> Result<Option<SeedResult>> {
@@ -696,6 +713,7 @@ fn train_one(
         checkpoint,
         budget_scale: budget.scale,
         fingerprint: None, // run_protocol records it
+        jobs: 1,
     }))
 }
 
@@ -839,6 +857,13 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
             ));
         }
     }
+    let shared = results.iter().map(|r| r.jobs).max().unwrap_or(1);
+    if shared > 1 {
+        md.push_str(&format!(
+            "\nUp to {shared} (run, seed) pairs trained side by side (`--jobs`), each on its share \
+             of the CPU: a wall time is that pair's time while sharing the machine.\n"
+        ));
+    }
     let notes: Vec<String> = protocol
         .runs
         .iter()
@@ -905,6 +930,7 @@ mod tests {
             checkpoint: PathBuf::from("x"),
             budget_scale: 1.0,
             fingerprint: None,
+            jobs: 1,
         }
     }
 

@@ -1055,7 +1055,10 @@ fn read_state(run: &RunDir) -> Result<StateFile> {
 
 fn thread_pool(deterministic: bool) -> Result<Arc<rayon::ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(if deterministic { 1 } else { 0 })
+        .num_threads(match deterministic {
+            true => 1,
+            false => rayon::current_num_threads(),
+        })
         .thread_name(|i| format!("praxis-curriculum-{i}"))
         .build()
         .map(Arc::new)

@@ -319,7 +319,8 @@ pub(crate) fn save(
 }
 
 /// Runs the loop in a thread pool of its own: one thread when the config asks for
-/// determinism, all cores otherwise.
+/// determinism, otherwise as many as the pool it is called from has (all cores, or a report
+/// job's share of them).
 #[allow(clippy::too_many_arguments)]
 fn run_loop(
     run: &RunDir,
@@ -332,7 +333,10 @@ fn run_loop(
     stop: &AtomicBool,
     progress: impl FnMut(Progress) + Send,
 ) -> Result<TrainOutcome> {
-    let threads = if config.deterministic { 1 } else { 0 };
+    let threads = match config.deterministic {
+        true => 1,
+        false => rayon::current_num_threads(),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("praxis-train-{i}"))
