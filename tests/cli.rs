@@ -830,7 +830,11 @@ fn report_jobs_train_side_by_side_to_the_same_results() {
     }
     for run in ["imitation", "grpo"] {
         let run_dir = |d: &Path| d.join(run).join("seed-0").join("run");
-        assert_eq!(logged_losses(&run_dir(&one)), logged_losses(&run_dir(&two)), "{run}");
+        assert_eq!(
+            logged_losses(&run_dir(&one)),
+            logged_losses(&run_dir(&two)),
+            "{run}"
+        );
     }
     let bad = praxis(&[
         "report",

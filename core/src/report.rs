@@ -474,8 +474,16 @@ pub fn run_protocol(
         on_start(job, &run.name, *seed);
         let init = source.map(|r| r.checkpoint.clone());
         let mut report = |done, total| progress(job, done, total);
-        let Some(mut result) =
-            train_one(run, *seed, init, &dir, budget, open_device, &mut report, stop)?
+        let Some(mut result) = train_one(
+            run,
+            *seed,
+            init,
+            &dir,
+            budget,
+            open_device,
+            &mut report,
+            stop,
+        )?
         else {
             return Ok(None);
         };

@@ -223,7 +223,11 @@ mod tests {
         let stop = AtomicBool::new(false);
         let out = run_pairs(results, &deps, 2, &stop, &work).unwrap().unwrap();
         assert_eq!(out, vec![0, 10, 20, 30]);
-        assert_eq!(met.load(Ordering::SeqCst), 2, "two jobs ran one pair each at once");
+        assert_eq!(
+            met.load(Ordering::SeqCst),
+            2,
+            "two jobs ran one pair each at once"
+        );
     }
 
     #[test]
@@ -234,9 +238,15 @@ mod tests {
             Ok(Some(i))
         };
         let stop = AtomicBool::new(false);
-        let out = run_pairs(vec![None; 4], &[None, Some(0), None, Some(2)], 1, &stop, &work)
-            .unwrap()
-            .unwrap();
+        let out = run_pairs(
+            vec![None; 4],
+            &[None, Some(0), None, Some(2)],
+            1,
+            &stop,
+            &work,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(out, vec![0, 1, 2, 3]);
         assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
     }
@@ -256,13 +266,19 @@ mod tests {
         };
         let err = run_pairs(vec![None; 3], &[None, None, Some(1)], 2, &stop, &work).unwrap_err();
         assert!(err.to_string().contains("pair 1 is broken"), "{err}");
-        assert!(stop.load(Ordering::Relaxed), "the error asked the other job to stop");
+        assert!(
+            stop.load(Ordering::Relaxed),
+            "the error asked the other job to stop"
+        );
 
         let stop = AtomicBool::new(false);
         let interrupted = |_: usize, i: usize, _: Option<&u8>| -> Result<Option<u8>> {
             Ok((i == 0).then_some(1))
         };
         let out = run_pairs(vec![None; 3], &[None, None, None], 1, &stop, &interrupted).unwrap();
-        assert!(out.is_none(), "a stopped pair makes the report resumable, not finished");
+        assert!(
+            out.is_none(),
+            "a stopped pair makes the report resumable, not finished"
+        );
     }
 }
