@@ -622,6 +622,19 @@ eval = [{ suite = "goal" }, { suite = "goal", variations = ["lighting"] }]
     dir.join("protocol.toml")
 }
 
+/// `praxis report --recipes PROTOCOL --out OUT_DIR` followed by `extra`.
+fn report(protocol: &Path, out_dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "report",
+        "--recipes",
+        protocol.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    praxis(&args)
+}
+
 #[test]
 fn report_measures_recipes_against_their_baselines() {
     let dir = tempfile::tempdir().unwrap();
@@ -713,14 +726,7 @@ fn report_measures_recipes_against_their_baselines() {
     assert_one_line_error(&praxis(&table_args), "no run named `nope` in the protocol");
     let missing = dir.path().join("no-such-report");
     assert_one_line_error(
-        &praxis(&[
-            "report",
-            "--recipes",
-            protocol.to_str().unwrap(),
-            "--out",
-            missing.to_str().unwrap(),
-            "--table",
-        ]),
+        &report(&protocol, &missing, &["--table"]),
         "no report directory",
     );
     assert!(!missing.exists());
@@ -761,13 +767,7 @@ fn report_measures_recipes_against_their_baselines() {
         std::fs::write(&bad, broken).unwrap();
         let fresh = dir.path().join("fresh");
         assert_one_line_error(
-            &praxis(&[
-                "report",
-                "--recipes",
-                bad.to_str().unwrap(),
-                "--out",
-                fresh.to_str().unwrap(),
-            ]),
+            &report(&bad, &fresh, &[]),
             needle,
         );
         assert!(!fresh.exists());
@@ -801,22 +801,14 @@ fn report_jobs_train_side_by_side_to_the_same_results() {
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, format!("deterministic = false\n{text}")).unwrap();
     }
-    let report = |jobs: &str| {
+    let train = |jobs: &str| {
         let out_dir = dir.path().join(format!("report-{jobs}"));
-        let out = praxis(&[
-            "report",
-            "--recipes",
-            protocol.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--jobs",
-            jobs,
-        ]);
+        let out = report(&protocol, &out_dir, &["--jobs", jobs]);
         assert!(out.status.success(), "{}", stderr(&out));
         (out_dir, stdout(&out))
     };
-    let (one, _) = report("1");
-    let (two, table) = report("2");
+    let (one, _) = train("1");
+    let (two, table) = train("2");
     assert!(table.contains("trained side by side"), "{table}");
     let results = |dir: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join("recipes.json")).unwrap()).unwrap()
@@ -836,15 +828,7 @@ fn report_jobs_train_side_by_side_to_the_same_results() {
             "{run}"
         );
     }
-    let bad = praxis(&[
-        "report",
-        "--recipes",
-        protocol.to_str().unwrap(),
-        "--out",
-        dir.path().join("report-0").to_str().unwrap(),
-        "--jobs",
-        "0",
-    ]);
+    let bad = report(&protocol, &dir.path().join("report-0"), &["--jobs", "0"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("--jobs"), "{}", stderr(&bad));
 }
