@@ -491,6 +491,12 @@ fn lerobot_datasets_are_written_trained_on_and_evaluated_open_loop() {
     let ckpt = run.join("checkpoints/step-0000003");
     let meta = std::fs::read_to_string(ckpt.join("meta.json")).unwrap();
     assert!(meta.contains("data_mapping") && meta.contains("observation.images.front"));
+    // The run and its checkpoints name the CPU they ran on.
+    let info = std::fs::read_to_string(run.join("run.json")).unwrap();
+    assert!(
+        info.contains("\"cpu\":") && meta.contains("\"cpu\":"),
+        "{info}"
+    );
     let out = praxis(&[
         "eval",
         "--checkpoint",

@@ -75,6 +75,11 @@ pub struct Provenance {
     pub praxis_version: String,
     /// Burn version.
     pub burn_version: String,
+    /// The CPU it ran on, one line ([`crate::cpu::CpuInfo::summary`]): results on the CPU
+    /// backend are exact on one kind of CPU, not across kinds. Absent in checkpoints written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
 }
 
 impl Provenance {
@@ -85,6 +90,7 @@ impl Provenance {
             device: device.into(),
             praxis_version: env!("CARGO_PKG_VERSION").into(),
             burn_version: crate::BURN_VERSION.into(),
+            cpu: Some(crate::cpu::CpuInfo::current().summary()),
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod atomic;
 pub mod bench;
 pub mod checkpoint;
+pub mod cpu;
 pub mod curriculum;
 pub mod data;
 pub mod device;

@@ -332,6 +332,11 @@ pub struct SeedResult {
     /// its share of the machine, not the machine to itself.
     #[serde(default = "one_job")]
     pub jobs: usize,
+    /// The CPU it trained on ([`crate::cpu::CpuInfo::summary`]): on the CPU backend a result
+    /// is exact on one kind of CPU, not across kinds. Absent in results written before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
 }
 
 fn one_job() -> usize {
@@ -722,6 +727,7 @@ fn train_one(
         budget_scale: budget.scale,
         fingerprint: None, // run_protocol records it
         jobs: 1,
+        cpu: Some(crate::cpu::CpuInfo::current().summary()),
     }))
 }
 
@@ -872,6 +878,7 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
              of the CPU: a wall time is that pair's time while sharing the machine.\n"
         ));
     }
+    md.push_str(&machines_line(results));
     let notes: Vec<String> = protocol
         .runs
         .iter()
@@ -884,6 +891,31 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
         md.push('\n');
     }
     md
+}
+
+/// Which CPUs the results were trained on, with how many (run, seed) pairs each; empty when
+/// no result records its CPU (results from before it was recorded).
+fn machines_line(results: &[SeedResult]) -> String {
+    if results.iter().all(|r| r.cpu.is_none()) {
+        return String::new();
+    }
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for r in results {
+        let cpu = r.cpu.clone().unwrap_or_else(|| "not recorded".into());
+        match counts.iter_mut().find(|(c, _)| *c == cpu) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((cpu, 1)),
+        }
+    }
+    let listed: Vec<String> = counts
+        .iter()
+        .map(|(cpu, n)| format!("{cpu}: {n} {}", if *n == 1 { "pair" } else { "pairs" }))
+        .collect();
+    format!(
+        "\nTrained on {} (on the CPU backend results are exact on one kind of CPU, not across \
+         kinds).\n",
+        listed.join("; ")
+    )
 }
 
 fn seeds_cell(p: &Pooled) -> String {
@@ -939,6 +971,7 @@ mod tests {
             budget_scale: 1.0,
             fingerprint: None,
             jobs: 1,
+            cpu: None,
         }
     }
 
@@ -1001,6 +1034,30 @@ mod tests {
         assert!(rl_row.contains("2: 40 / 60%"), "{rl_row}");
         let base_row = md.lines().find(|l| l.starts_with("| imitation |")).unwrap();
         assert!(base_row.contains("| — |"), "{base_row}");
+    }
+
+    /// The table names the CPUs its pairs trained on, counting the pairs of each and those
+    /// that did not record one, and says nothing when none did.
+    #[test]
+    fn table_names_the_machines() {
+        let on = |cpu: Option<&str>, r: SeedResult| SeedResult {
+            cpu: cpu.map(String::from),
+            ..r
+        };
+        let old = [result("base", 0, 2, None), result("rl", 0, 4, None)];
+        assert!(!to_markdown(&protocol(), Budget::FULL, &old).contains("Trained on"));
+        let mixed = [
+            on(Some("cpu A"), result("base", 0, 2, None)),
+            on(Some("cpu A"), result("rl", 0, 4, None)),
+            on(Some("cpu B"), result("rl", 1, 4, None)),
+            result("rl", 2, 4, None),
+        ];
+        let md = to_markdown(&protocol(), Budget::FULL, &mixed);
+        let line = md.lines().find(|l| l.starts_with("Trained on")).unwrap();
+        assert!(
+            line.starts_with("Trained on cpu A: 2 pairs; cpu B: 1 pair; not recorded: 1 pair "),
+            "{line}"
+        );
     }
 
     fn spec_for(config: &Path) -> RunSpec {

@@ -50,6 +50,7 @@ pub fn run(args: &BenchModelArgs, backend: Option<&str>) -> anyhow::Result<()> {
         "praxis bench model: preset {}, batch {}, backend {}, device {}",
         report.preset, report.batch, report.backend, report.device
     );
+    println!("cpu: {}", report.system.cpu.summary());
     println!(
         "{:<5} {:>10} {:>14} {:>12} {:>14} {:>12}",
         "head", "params", "train samp/s", "step ms", "infer ms p50", "infer p95"

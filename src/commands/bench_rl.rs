@@ -45,6 +45,7 @@ pub fn run(args: &BenchRlArgs, backend: Option<&str>) -> anyhow::Result<()> {
         "RL (GRPO, bins head): preset {}, suite {}, {} on {}",
         r.preset, r.suite, r.backend, r.device
     );
+    println!("cpu: {}", r.system.cpu.summary());
     println!("| measure | value |");
     println!("|---|---|");
     println!(

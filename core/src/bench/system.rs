@@ -13,6 +13,9 @@ pub struct SystemInfo {
     pub cpu_threads: usize,
     /// Operating system and architecture.
     pub os: String,
+    /// The CPU: model, vector instructions and caches (they decide the kernels' speed and
+    /// their rounding).
+    pub cpu: crate::cpu::CpuInfo,
 }
 
 impl SystemInfo {
@@ -25,6 +28,7 @@ impl SystemInfo {
                 .map(|n| n.get())
                 .unwrap_or(1),
             os: format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH),
+            cpu: crate::cpu::CpuInfo::current().clone(),
         }
     }
 }
