@@ -698,6 +698,30 @@ fn report_measures_recipes_against_their_baselines() {
     let again = praxis(&args);
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stdout(&again), table);
+    assert!(!stderr(&again).contains("note:"), "{}", stderr(&again));
+    // a finished pair trained on another CPU is reused with a warning that counts it, and the
+    // table names both CPUs
+    let curriculum_result = out_dir
+        .join("curriculum")
+        .join("seed-0")
+        .join("result.json");
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&curriculum_result).unwrap()).unwrap();
+    saved["cpu"] = "another CPU".into();
+    std::fs::write(&curriculum_result, saved.to_string()).unwrap();
+    let mixed = praxis(&args);
+    assert!(mixed.status.success(), "{}", stderr(&mixed));
+    assert!(
+        stderr(&mixed)
+            .contains("note: 1 of the 3 finished pairs reused here were trained on another CPU"),
+        "{}",
+        stderr(&mixed)
+    );
+    assert!(
+        stdout(&mixed).contains("another CPU: 1 pair"),
+        "{}",
+        stdout(&mixed)
+    );
     // --table shows a report in progress without training what is missing
     let grpo_result = out_dir.join("grpo").join("seed-0").join("result.json");
     std::fs::remove_file(&grpo_result).unwrap();

@@ -918,6 +918,25 @@ fn machines_line(results: &[SeedResult]) -> String {
     )
 }
 
+/// A warning for a report that resumes on another machine: how many of the finished pairs it
+/// is about to reuse were trained on a CPU other than `here` (or on one not recorded), or
+/// `None` when all were trained on this one. On the CPU backend a result is exact only on the
+/// kind of CPU that made it, so a table mixing kinds should say so before it is trained.
+pub fn reuse_warning(finished: &[SeedResult], here: &str) -> Option<String> {
+    let elsewhere = finished
+        .iter()
+        .filter(|r| r.cpu.as_deref() != Some(here))
+        .count();
+    (elsewhere > 0).then(|| {
+        format!(
+            "note: {elsewhere} of the {} finished pairs reused here were trained on another CPU \
+             or one not recorded (this one: {here}); on the CPU backend results are exact only \
+             per kind of CPU, and the table's last line counts the pairs of each",
+            finished.len()
+        )
+    })
+}
+
 fn seeds_cell(p: &Pooled) -> String {
     match p.per_seed.len() {
         1 => "1".into(),
@@ -1057,6 +1076,29 @@ mod tests {
         assert!(
             line.starts_with("Trained on cpu A: 2 pairs; cpu B: 1 pair; not recorded: 1 pair "),
             "{line}"
+        );
+    }
+
+    /// Resuming warns only when some finished pair was trained elsewhere or did not record
+    /// where, and counts those pairs.
+    #[test]
+    fn reuse_warns_of_pairs_from_other_cpus() {
+        let on = |cpu: Option<&str>, r: SeedResult| SeedResult {
+            cpu: cpu.map(String::from),
+            ..r
+        };
+        let here = [on(Some("cpu A"), result("base", 0, 2, None))];
+        assert_eq!(reuse_warning(&here, "cpu A"), None);
+        assert_eq!(reuse_warning(&[], "cpu A"), None);
+        let mixed = [
+            on(Some("cpu A"), result("base", 0, 2, None)),
+            on(Some("cpu B"), result("rl", 0, 4, None)),
+            result("rl", 1, 4, None),
+        ];
+        let warning = reuse_warning(&mixed, "cpu A").unwrap();
+        assert!(
+            warning.starts_with("note: 2 of the 3 finished pairs") && warning.contains("cpu A"),
+            "{warning}"
         );
     }
 

@@ -91,6 +91,11 @@ fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> any
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
+    let (finished, _) = report::finished_results(&protocol, &args.out, budget)?;
+    let here = praxis_core::cpu::CpuInfo::current().summary();
+    if let Some(warning) = report::reuse_warning(&finished, &here) {
+        eprintln!("{warning}");
+    }
     let jobs = usize::from(args.jobs);
     let bars = indicatif::MultiProgress::new();
     let job_bars: Vec<_> = (0..jobs)
