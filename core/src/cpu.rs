@@ -2,11 +2,12 @@
 //!
 //! Why it is recorded: on the CPU backend a run's floating-point results are reproducible on
 //! one kind of machine but not across kinds. Two machines of this workplace, same build and
-//! same seeds, gave different (each self-consistent) numbers; the matrix kernels pick their
-//! vector width from the instructions the CPU offers and their block sizes from its cache
-//! sizes, and either changes the order of the sums. A run's files name the CPU so that two
-//! results can be told apart by the machine that made them (see the README, "Two kinds of
-//! machine").
+//! same seeds, gave different (each self-consistent) numbers. The CPU kernels pick their
+//! vector width at run time from the instructions the CPU offers (capping it on one machine
+//! changed the losses in their last digits), and `gemm` sizes its blocks from the caches; a
+//! different width or block changes the order of the sums. A run's files name the CPU so
+//! that two results can be told apart by the machine that made them (see the README, "Two
+//! kinds of machine").
 
 use std::path::Path;
 use std::sync::OnceLock;
