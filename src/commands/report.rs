@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::Args;
 use praxis_core::curriculum::CurriculumSpec;
 use praxis_core::curriculum::ablation::{self, Variant};
-use praxis_core::report::{self, Budget, Protocol};
+use praxis_core::report::{self, Budget, Plan, Protocol};
 use praxis_core::{atomic, device};
 
 use crate::progress;
@@ -91,9 +91,9 @@ fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> any
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", args.out.display()))?;
-    let (finished, _) = report::finished_results(&protocol, &args.out, budget)?;
+    let plan = Plan::new(&protocol, &args.out, budget)?;
     let here = praxis_core::cpu::CpuInfo::current().summary();
-    if let Some(warning) = report::reuse_warning(&finished, &here) {
+    if let Some(warning) = report::reuse_warning(&plan.finished(), &here) {
         eprintln!("{warning}");
     }
     let jobs = usize::from(args.jobs);
@@ -102,10 +102,7 @@ fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> any
         .map(|_| bars.add(progress::bar(0, "waiting")))
         .collect();
     let started = std::time::Instant::now();
-    let results = report::run_protocol(
-        &protocol,
-        &args.out,
-        budget,
+    let results = plan.train(
         jobs,
         &|| Ok(device::open_requested(backend)?),
         &|job, run, seed| {
@@ -145,7 +142,8 @@ fn write_partial_table(protocol: &Protocol, out: &Path, budget: Budget) -> anyho
     if !out.is_dir() {
         anyhow::bail!("no report directory at {}", out.display());
     }
-    let (results, pending) = report::finished_results(protocol, out, budget)?;
+    let plan = Plan::new(protocol, out, budget)?;
+    let (results, pending) = (plan.finished(), plan.pending());
     let markdown = format!(
         "{}\n{} of {} (run, seed) pairs finished; {pending} still to train.\n",
         report::to_markdown(protocol, budget, &results),

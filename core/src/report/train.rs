@@ -1,0 +1,210 @@
+//! Training one (run, seed) at a budget and evaluating its final policy on the run's targets.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::curriculum::CurriculumSpec;
+use crate::curriculum::engine::{Finished, train_to_end};
+use crate::device::ComputeDevice;
+use crate::error::{Error, Result};
+use crate::eval::{self, EvalOptions};
+use crate::train::run::RunDir;
+use crate::train::{self, TrainConfig};
+
+use super::protocol::{Budget, RunSpec};
+use super::result::{SeedResult, TargetResult};
+
+/// A training config at `budget`: updates scaled (whole RL rounds, at least one), the seed
+/// and, for `init_from`, the starting checkpoint replaced.
+fn scaled_config(
+    mut config: TrainConfig,
+    seed: u64,
+    init: Option<PathBuf>,
+    budget: Budget,
+) -> TrainConfig {
+    config.seed = seed;
+    if let Some(init) = init {
+        config.model.init = Some(init);
+    }
+    let unit = config.rl.as_ref().map_or(1, |rl| rl.updates_per_round);
+    let units = ((config.steps as f64 / unit as f64) * budget.scale)
+        .round()
+        .max(1.0) as u64;
+    config.steps = units * unit;
+    config.checkpoint_every = config.checkpoint_every.min(config.steps);
+    let warmup = (config.schedule.warmup_steps as f64 * budget.scale).round() as u64;
+    config.schedule.warmup_steps = warmup.clamp(1, config.steps);
+    config
+}
+
+/// A curriculum at `budget`: stage budgets, the evaluation interval and the corrected rounds'
+/// interval scaled (a stage still spans at least one evaluation interval) and the seed
+/// replaced; a stage leaves at its gate, or at its budget (never waiting for a person).
+fn scaled_curriculum(mut spec: CurriculumSpec, seed: u64, budget: Budget) -> CurriculumSpec {
+    let scale = |n: u64| ((n as f64 * budget.scale).round() as u64).max(1);
+    spec.seed = seed;
+    spec.eval_every = scale(spec.eval_every);
+    for stage in &mut spec.stages {
+        stage.dagger_every = scale(stage.dagger_every);
+        stage.gate.on_budget = "advance".into();
+        stage.gate.budget = ((stage.gate.budget as f64 * budget.scale).round() as u64)
+            .max(spec.eval_every.min(stage.gate.budget));
+    }
+    spec
+}
+
+/// Trains `run`'s `seed` in `dir` (resuming what a stopped call left there), from `init`
+/// when it starts from another run, then evaluates the final policy on the run's targets.
+/// `Ok(None)` when `stop` interrupted it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn train_one(
+    run: &RunSpec,
+    seed: u64,
+    init: Option<PathBuf>,
+    dir: &Path,
+    budget: Budget,
+    open_device: &(dyn Fn() -> Result<ComputeDevice> + Sync),
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+    stop: &AtomicBool,
+) -> Result<Option<SeedResult>> {
+    let run_dir = dir.join("run");
+    let started = Instant::now();
+    let mut resumed = run_dir.exists();
+    let (policy, tokenizer, updates, checkpoint, params) = if let Some(path) = &run.config {
+        let config = scaled_config(TrainConfig::load(path)?, seed, init, budget);
+        let device = open_device()?;
+        let total = config.steps;
+        let report = |p: train::Progress| progress(p.step, total);
+        // A run stopped before its first checkpoint has nothing to resume: start it again.
+        let resumable =
+            resumed && RunDir::open(&run_dir).is_ok_and(|r| r.latest().is_ok_and(|l| l.is_some()));
+        if resumed && !resumable {
+            std::fs::remove_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
+            resumed = false;
+        }
+        let outcome = match resumable {
+            true => train::resume(&run_dir, &device, stop, report)?,
+            false => train::train(&run_dir, &config, &device, stop, report)?,
+        };
+        if outcome.interrupted {
+            return Ok(None);
+        }
+        let ckpt = crate::checkpoint::load(&outcome.checkpoint, &device.device)?;
+        let info: crate::train::run::RunInfo = serde_json::from_str(
+            &std::fs::read_to_string(RunDir::open(&run_dir)?.info_path())
+                .map_err(|e| Error::io(&run_dir, e))?,
+        )
+        .map_err(|e| Error::invalid(format!("{}: run.json: {e}", run_dir.display())))?;
+        (
+            ckpt.policy,
+            ckpt.meta.tokenizer,
+            outcome.step,
+            outcome.checkpoint,
+            (info.trainable_params, info.total_params),
+        )
+    } else {
+        let path = run
+            .curriculum
+            .as_ref()
+            .expect("validated: config or curriculum");
+        let spec = scaled_curriculum(CurriculumSpec::load(path)?, seed, budget);
+        let Some(Finished { engine, .. }) =
+            train_to_end(&run_dir, &spec, open_device, progress, &|| {
+                stop.load(std::sync::atomic::Ordering::Relaxed)
+            })?
+        else {
+            return Ok(None);
+        };
+        let checkpoint = engine
+            .checkpoints()
+            .last()
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let policy = engine.policy();
+        let n = policy.num_params();
+        (
+            policy,
+            engine.tokenizer().clone(),
+            engine.state().step,
+            checkpoint,
+            (n, n),
+        )
+    };
+    let train_seconds = started.elapsed().as_secs_f64();
+    let mut targets = Vec::new();
+    for target in &run.eval {
+        let suite =
+            crate::sim::Suite::resolve(&target.suite).map_err(|e| Error::invalid(e.to_string()))?;
+        let report = eval::evaluate(
+            &policy,
+            &tokenizer,
+            &suite,
+            &EvalOptions {
+                variations: crate::sim::Variations::from_names(&target.variations)?,
+                ..EvalOptions::default()
+            },
+            |_, _| {},
+        )?;
+        targets.push(TargetResult {
+            target: target.label(),
+            successes: report.successes,
+            episodes: report.episodes,
+            subgoals_done: Some(report.subgoals_done),
+        });
+    }
+    Ok(Some(SeedResult {
+        run: run.name.clone(),
+        seed,
+        updates,
+        train_seconds,
+        resumed,
+        params,
+        teacher_labels: teacher_labels(&run_dir)?,
+        targets,
+        checkpoint,
+        budget_scale: budget.scale,
+        fingerprint: None, // Plan::train records it
+        jobs: 1,
+        cpu: Some(crate::cpu::CpuInfo::current().summary()),
+    }))
+}
+
+/// Frames of every dataset a run recorded or was given: its `data/` tree (recorded
+/// demonstrations and corrected rollouts) and the datasets its config lists.
+fn teacher_labels(run_dir: &Path) -> Result<usize> {
+    let mut dirs = Vec::new();
+    let mut stack = vec![run_dir.join("data")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        if dir.join("meta.json").is_file() {
+            dirs.push(dir.clone());
+            continue;
+        }
+        stack.extend(
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir()),
+        );
+    }
+    let config = run_dir.join("config.toml");
+    if config.is_file() {
+        dirs.extend(TrainConfig::load(&config)?.data.datasets);
+    }
+    let mut unique: Vec<PathBuf> = dirs
+        .into_iter()
+        .map(|d| std::fs::canonicalize(&d).unwrap_or(d))
+        .collect();
+    unique.sort();
+    unique.dedup();
+    let mut frames = 0;
+    for dir in unique {
+        let dataset =
+            crate::data::Dataset::open(&dir).map_err(|e| Error::invalid(e.to_string()))?;
+        frames += dataset.len();
+    }
+    Ok(frames)
+}
