@@ -6,101 +6,48 @@
 //! State lives in the run directory: `curriculum.toml` (the resolved curriculum),
 //! `curriculum.json` (current state, stage history and one snapshot per checkpoint, so
 //! [`Engine::rewind`] restores exactly), `events.jsonl`, `metrics.jsonl`, `checkpoints/`.
+//!
+//! This file holds the state machine itself (creating and opening a run, the update loop,
+//! stage transitions, checkpoints); `data` the demonstrations, corrected rounds and loader a
+//! stage trains on, `measure` the gate's evaluations, `setup` the learner and threads, and
+//! `state` what `curriculum.json` holds.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
-use super::gate::{self, StageMeasurements, SuccessPoint};
+use super::gate::StageMeasurements;
 use super::probe::{self, ProbeSpec};
 use super::spec::CurriculumSpec;
 use crate::checkpoint::{self, CheckpointMeta, Provenance, RngState};
-use crate::data::{Dataset, DatasetWriter, RecordOptions};
 use crate::device::ComputeDevice;
 use crate::error::{Error, Result};
-use crate::eval::{self, EvalOptions};
 use crate::model::{HeadKind, ModelConfig, Policy, Tokenizer};
-use crate::sim::{Suite, Variations};
+use crate::sim::Suite;
 use crate::telemetry::{Event, GateStatus, Telemetry};
-use crate::train::ema::Ema;
 use crate::train::finetune::FinetuneConfig;
-use crate::train::loader::{DataMix, Loader, step_rng};
-use crate::train::recipes::{dagger, success_band};
+use crate::train::loader::{Loader, step_rng};
 use crate::train::run::{MetricsLine, RunDir};
 use crate::train::schedule::Schedule;
 use crate::train::{Learner, OptimizerConfig};
 
-const STATE_FILE: &str = "curriculum.json";
+mod data;
+mod measure;
+mod setup;
+mod state;
+
+use data::record_demos;
+use setup::{restore_learner, thread_pool, with_stage_auxiliary};
+pub use state::{EngineState, RoundRecord, StageRecord};
+use state::{STATE_FILE, read_state};
+
 const SPEC_FILE: &str = "curriculum.toml";
 const EVENTS_FILE: &str = "events.jsonl";
 /// ChaCha stream of flow-matching noise in curriculum updates.
 const NOISE_STREAM: u64 = 2;
 /// Seeds of corrected rollouts start here (far from demonstrations and evaluation).
 const DAGGER_SEED_OFFSET: u64 = 2_000_000;
-
-/// One entry of the stage timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageRecord {
-    /// Stage index.
-    pub stage: usize,
-    /// Stage name.
-    pub name: String,
-    /// Update count on entry.
-    pub entered: u64,
-    /// Update count on leaving (none while current).
-    pub left: Option<u64>,
-    /// Why it was left: `gate`, `manual`, `budget`.
-    pub reason: Option<String>,
-}
-
-/// A corrected-rollout dataset and where it belongs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RoundRecord {
-    /// Stage that collected it.
-    pub stage: usize,
-    /// Update count when collected.
-    pub step: u64,
-    /// Dataset directory.
-    pub dir: PathBuf,
-    /// Teacher intervention rate of the round.
-    pub intervention_rate: f64,
-}
-
-/// Everything the engine needs besides weights to continue exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EngineState {
-    /// Current stage.
-    pub stage: usize,
-    /// Updates so far.
-    pub step: u64,
-    /// Update count when the current stage began.
-    pub stage_start: u64,
-    /// What the current stage has measured.
-    pub measurements: StageMeasurements,
-    /// The last gate verdict.
-    pub last_gate: Option<GateStatus>,
-    /// Stage timeline.
-    pub history: Vec<StageRecord>,
-    /// Corrected-rollout datasets collected so far.
-    pub rounds: Vec<RoundRecord>,
-    /// The last stage's gate opened.
-    pub completed: bool,
-    /// The stage ran out of budget with its gate shut and waits for a person.
-    pub stalled: bool,
-    /// Success of each task at the last gate evaluation (for `success_band` sampling).
-    #[serde(default)]
-    pub task_success: BTreeMap<String, f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StateFile {
-    state: EngineState,
-    /// State as of each checkpoint, by update count.
-    snapshots: BTreeMap<u64, EngineState>,
-}
 
 /// How [`Engine::run_until_gate`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,10 +107,6 @@ pub struct Engine {
     loader: Option<(Loader, u64)>,
     paused: bool,
     pool: Arc<rayon::ThreadPool>,
-}
-
-fn data_error(e: crate::data::DataError) -> Error {
-    Error::invalid(e.to_string())
 }
 
 impl Engine {
@@ -693,203 +636,6 @@ impl Engine {
         Ok(())
     }
 
-    /// The tasks a `success_band` signal draws demonstrations from now: the current stage's
-    /// tasks whose success at the last evaluation was 10–90% (all of them before the first
-    /// evaluation or when none is in the band).
-    pub fn practice_tasks(&self) -> Vec<String> {
-        let tasks = self.spec.stage_tasks(&self.suite, self.state.stage);
-        success_band::select(&tasks, &self.state.task_success)
-    }
-
-    fn spawn_loader(&self) -> Result<Loader> {
-        let stage = self.state.stage;
-        let spec = &self.spec.stages[stage];
-        let open = |dir: &Path| Dataset::open(dir).map_err(data_error);
-        let tasks = self.spec.stage_tasks(&self.suite, stage);
-        let demos = |tasks: &[String]| -> Result<Vec<Dataset>> {
-            tasks
-                .iter()
-                .map(|t| open(&demo_dir(&self.run, t)))
-                .collect()
-        };
-        let imitation = spec
-            .signals
-            .get("imitation")
-            .map(|&w| Ok::<_, Error>((demos(&tasks)?, w)))
-            .transpose()?;
-        let dagger = spec
-            .signals
-            .get("dagger")
-            .map(|&w| -> Result<_> {
-                let rounds = self
-                    .state
-                    .rounds
-                    .iter()
-                    .filter(|r| r.stage == stage)
-                    .map(|r| open(&r.dir))
-                    .collect::<Result<Vec<_>>>()?;
-                Ok((rounds, w))
-            })
-            .transpose()?;
-        let mut groups = demonstrations_and_corrections(imitation, dagger, spec.dagger.pooled);
-        if let Some(&w) = spec.signals.get("success_band") {
-            groups.push((demos(&self.practice_tasks())?, w));
-        }
-        if let Some(&w) = spec.signals.get("replay") {
-            let mut earlier = Vec::new();
-            for s in 0..stage {
-                earlier.extend(demos(&self.spec.stage_tasks(&self.suite, s))?);
-                for r in self.state.rounds.iter().filter(|r| r.stage == s) {
-                    earlier.push(open(&r.dir)?);
-                }
-            }
-            groups.push((earlier, w));
-        }
-        let mix = DataMix::weighted(groups, self.model.chunk_len)?
-            .with_augment(spec.constraints.environment.augment)
-            .with_auxiliary(self.learner.auxiliary_horizon());
-        Ok(Loader::spawn(
-            Arc::new(mix),
-            self.model.clone(),
-            self.tokenizer.clone(),
-            self.spec.batch_size,
-            self.spec.seed,
-            self.state.step..self.state.stage_start + self.stage_budget(),
-            4,
-        ))
-    }
-
-    fn dagger_round(&mut self) -> Result<()> {
-        let stage = self.state.stage;
-        let spec = self.spec.stages[stage].clone();
-        let tasks = match spec.dagger.success_band {
-            true => self.practice_tasks(),
-            false => self.spec.stage_tasks(&self.suite, stage),
-        };
-        let policy = self.learner.policy();
-        let round = dagger::collect(
-            &policy,
-            &self.tokenizer,
-            &self.suite,
-            &tasks,
-            self.spec.seed + DAGGER_SEED_OFFSET + self.state.step * 1000,
-            crate::sim::Variations::from_names(&spec.constraints.environment.variations)?,
-            &dagger::DaggerOptions {
-                execute_steps: spec.constraints.embodiment.execute_steps,
-                ..spec.dagger.clone()
-            },
-        )?;
-        let dir = self
-            .run
-            .root()
-            .join("data")
-            .join("corrections")
-            .join(format!("stage{stage}-step{:07}", self.state.step));
-        write_episodes(&dir, &self.suite, &round.episodes)?;
-        self.state.rounds.push(RoundRecord {
-            stage,
-            step: self.state.step,
-            dir,
-            intervention_rate: round.intervention_rate,
-        });
-        self.state.measurements.intervention_rate = Some(round.intervention_rate);
-        self.loader = None;
-        self.emit(Event::Interventions {
-            stage,
-            step: self.state.step,
-            rate: round.intervention_rate,
-            labelled: round.labelled,
-        })
-    }
-
-    fn evaluate_tasks(&self, tasks: &[String], variations: Variations) -> Result<eval::EvalReport> {
-        let mut suite = self.suite.clone();
-        suite.tasks.retain(|t| tasks.contains(&t.name));
-        let stage = &self.spec.stages[self.state.stage];
-        eval::evaluate(
-            &self.learner.policy(),
-            &self.tokenizer,
-            &suite,
-            &EvalOptions {
-                execute_steps: stage.constraints.embodiment.execute_steps,
-                variations,
-                seed: self.spec.seed,
-                ..EvalOptions::default()
-            },
-            |_, _| {},
-        )
-    }
-
-    fn measure_gate(&mut self) -> Result<GateStatus> {
-        let stage = self.state.stage;
-        let gate_spec = self.spec.stages[stage].gate.clone();
-        let step = self.state.step;
-        let tasks = self.spec.stage_tasks(&self.suite, stage);
-        let nominal = self.evaluate_tasks(&tasks, Variations::default())?;
-        let point = |r: &eval::EvalReport| SuccessPoint {
-            step,
-            rate: r.success_rate,
-            episodes: r.episodes,
-        };
-        // a second measurement at the same update (a person asked) replaces the first, so a
-        // repeated figure cannot fake a plateau
-        if self
-            .state
-            .measurements
-            .success
-            .last()
-            .is_some_and(|p| p.step == step)
-        {
-            self.state.measurements.success.pop();
-        }
-        self.state.measurements.success.push(point(&nominal));
-        self.state.task_success = nominal
-            .tasks
-            .iter()
-            .map(|t| (t.task.clone(), t.success_rate))
-            .collect();
-        // The success band may have moved: the next batch is drawn from a fresh mix.
-        self.loader = None;
-        self.emit_evaluation(&nominal, false)?;
-        if gate_spec.robustness_gap.is_some() {
-            let perturbed = self.evaluate_tasks(
-                &tasks,
-                crate::sim::Variations::from_names(&gate_spec.perturbations)?,
-            )?;
-            self.state.measurements.perturbed = Some(point(&perturbed));
-            self.emit_evaluation(&perturbed, true)?;
-        }
-        if gate_spec.retention.is_some() {
-            let mut earlier: Vec<String> = (0..stage)
-                .flat_map(|s| self.spec.stage_tasks(&self.suite, s))
-                .collect();
-            earlier.sort();
-            earlier.dedup();
-            let mut retained = self.evaluate_tasks(&earlier, Variations::default())?;
-            retained.suite = format!("{} (earlier stages)", retained.suite);
-            self.state.measurements.retention = Some(point(&retained));
-            self.emit_evaluation(&retained, false)?;
-        }
-        let status = gate::evaluate(&gate_spec, &self.state.measurements, stage, step);
-        self.state.last_gate = Some(status.clone());
-        self.emit(Event::Gate(status.clone()))?;
-        self.probe()?;
-        self.save_checkpoint()?;
-        Ok(status)
-    }
-
-    fn emit_evaluation(&mut self, report: &eval::EvalReport, perturbed: bool) -> Result<()> {
-        self.emit(Event::Evaluation {
-            stage: self.state.stage,
-            step: self.state.step,
-            suite: report.suite.clone(),
-            perturbed,
-            success: report.success_rate,
-            ci95: report.ci95,
-            episodes: report.episodes,
-        })
-    }
-
     fn leave_stage(&mut self, reason: &str) -> Result<()> {
         let stage = self.state.stage;
         let step = self.state.step;
@@ -961,14 +707,7 @@ impl Engine {
     }
 
     fn write_state(&self) -> Result<()> {
-        let file = StateFile {
-            state: self.state.clone(),
-            snapshots: self.snapshots.clone(),
-        };
-        crate::atomic::write_file(
-            &self.run.root().join(STATE_FILE),
-            serde_json::to_string(&file).unwrap_or_default().as_bytes(),
-        )
+        state::write_state(&self.run, &self.state, &self.snapshots)
     }
 }
 
@@ -1044,181 +783,4 @@ pub fn read_run_state(run_dir: &Path) -> Result<(CurriculumSpec, EngineState)> {
 /// The event log of a run directory.
 pub fn events_path(run_dir: &Path) -> PathBuf {
     run_dir.join(EVENTS_FILE)
-}
-
-fn read_state(run: &RunDir) -> Result<StateFile> {
-    let path = run.root().join(STATE_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::invalid(format!("{} is damaged: {e}", path.display())))
-}
-
-fn thread_pool(deterministic: bool) -> Result<Arc<rayon::ThreadPool>> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(match deterministic {
-            true => 1,
-            false => rayon::current_num_threads(),
-        })
-        .thread_name(|i| format!("praxis-curriculum-{i}"))
-        .build()
-        .map(Arc::new)
-        .map_err(|e| Error::invalid(format!("cannot start the training threads: {e}")))
-}
-
-fn restore_learner(
-    dir: &Path,
-    ckpt: checkpoint::Checkpoint,
-    spec: &CurriculumSpec,
-    device: &ComputeDevice,
-) -> Result<Learner> {
-    let finetune = FinetuneConfig::default();
-    let optimizer = OptimizerConfig::default();
-    let trained = match ckpt.training.clone() {
-        Some(bytes) => {
-            let fresh = checkpoint::blank_policy(&ckpt.meta, &device.device)?;
-            checkpoint::load_training(dir, fresh, bytes)?
-        }
-        None => ckpt.policy.clone(),
-    };
-    let mut learner = Learner::prepared(trained, &finetune, &optimizer, &device.device);
-    if let Some(bytes) = ckpt.optimizer {
-        let restored = checkpoint::load_optimizer(dir, learner.optimizer().clone(), bytes)?;
-        learner = learner.with_optimizer(restored);
-    }
-    if let Some(decay) = spec.ema_decay {
-        learner = learner.with_ema(Ema::resume(ckpt.policy, decay, ckpt.meta.step));
-    }
-    Ok(learner)
-}
-
-/// Gives the learner the auxiliary heads if any stage uses auxiliary losses (drawn from the
-/// curriculum's seed; a resumed run draws them afresh, as checkpoints keep the policy alone)
-/// and sets the weights of `stage`.
-fn with_stage_auxiliary(
-    learner: Learner,
-    spec: &CurriculumSpec,
-    stage: usize,
-    device: &ComputeDevice,
-) -> Result<Learner> {
-    let Some(first) = spec.stages.iter().find(|s| s.auxiliary.is_active()) else {
-        return Ok(learner);
-    };
-    let anchor = match (
-        spec.stages.iter().any(|s| s.auxiliary.distill > 0.0),
-        &spec.init,
-    ) {
-        (true, Some(dir)) => Some(checkpoint::load(dir, &device.device)?.policy),
-        _ => None,
-    };
-    let mut learner = learner.with_auxiliary(first.auxiliary, anchor, spec.seed)?;
-    learner.set_auxiliary_weights(spec.stages[stage].auxiliary)?;
-    Ok(learner)
-}
-
-/// The data groups of a stage's `imitation` and `dagger` signals, each a set of datasets and
-/// its weight: two groups, or with `pooled` one, in which every demonstration and every
-/// correction is equally likely, drawn at the two weights together (DAgger's aggregate
-/// dataset).
-fn demonstrations_and_corrections<D>(
-    imitation: Option<(Vec<D>, f64)>,
-    dagger: Option<(Vec<D>, f64)>,
-    pooled: bool,
-) -> Vec<(Vec<D>, f64)> {
-    match (imitation, dagger) {
-        (Some((mut demos, wi)), Some((corrections, wd))) if pooled => {
-            demos.extend(corrections);
-            vec![(demos, wi + wd)]
-        }
-        (imitation, dagger) => imitation.into_iter().chain(dagger).collect(),
-    }
-}
-
-fn demo_dir(run: &RunDir, task: &str) -> PathBuf {
-    run.root().join("data").join("demos").join(task)
-}
-
-/// Records the curriculum's demonstrations, split evenly over the suite's tasks, one dataset
-/// per task (so a stage can train on just its own tasks).
-fn record_demos(run: &RunDir, spec: &CurriculumSpec, suite: &Suite) -> Result<()> {
-    let per_task = spec.demos.div_ceil(suite.tasks.len()).max(1);
-    for (k, task) in suite.tasks.iter().enumerate() {
-        let mut one = suite.clone();
-        one.tasks.retain(|t| t.name == task.name);
-        crate::data::record_suite_demos(
-            &one,
-            &RecordOptions {
-                suite: suite.name.clone(),
-                episodes: per_task,
-                out: demo_dir(run, &task.name),
-                noise_std: spec.demo_noise,
-                image_size: 64,
-                seed: spec.seed + 10_000 * k as u64,
-                keep_failures: false,
-                variations: Default::default(),
-            },
-            &mut |_| {},
-        )
-        .map_err(data_error)?;
-    }
-    Ok(())
-}
-
-/// Writes corrected episodes as a dataset.
-fn write_episodes(dir: &Path, suite: &Suite, episodes: &[crate::data::Episode]) -> Result<()> {
-    let first = episodes
-        .first()
-        .ok_or_else(|| Error::invalid("a corrected round produced no episodes"))?;
-    let probe = crate::sim::Env::new(suite, &first.task, crate::sim::EnvConfig::default())
-        .map_err(|e| Error::invalid(e.to_string()))?;
-    let spec = crate::data::writer::DatasetSpec {
-        suite: suite.name.clone(),
-        embodiment: probe.embodiment().name().to_string(),
-        action_space: probe.action_space().name().to_string(),
-        image: crate::data::format::ImageShape {
-            height: first.height,
-            width: first.width,
-            channels: 3,
-        },
-        state_dim: first.state_dim,
-        action_dim: first.action_dim,
-        control_hz: 1.0 / crate::sim::world::CONTROL_DT,
-        teacher_noise_std: 0.0,
-    };
-    let _ = std::fs::remove_dir_all(dir);
-    let mut writer = DatasetWriter::create(dir, spec).map_err(data_error)?;
-    for ep in episodes {
-        writer.add(ep).map_err(data_error)?;
-    }
-    writer.finish().map_err(data_error)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::demonstrations_and_corrections;
-
-    #[test]
-    fn pooled_corrections_join_the_demonstrations_in_one_equally_weighted_set() {
-        let demos = || Some((vec!["demo-a", "demo-b"], 0.5));
-        let corrections = || Some((vec!["round-1"], 0.5));
-        // by signal weight: two groups, the corrections drawn half the time however few
-        assert_eq!(
-            demonstrations_and_corrections(demos(), corrections(), false),
-            vec![(vec!["demo-a", "demo-b"], 0.5), (vec!["round-1"], 0.5)]
-        );
-        // pooled: one group at both weights, so every sample of either is equally likely
-        assert_eq!(
-            demonstrations_and_corrections(demos(), corrections(), true),
-            vec![(vec!["demo-a", "demo-b", "round-1"], 1.0)]
-        );
-        // nothing to pool with: the groups there are, unchanged
-        assert_eq!(
-            demonstrations_and_corrections(None, corrections(), true),
-            vec![(vec!["round-1"], 0.5)]
-        );
-        assert_eq!(
-            demonstrations_and_corrections(demos(), None, true),
-            vec![(vec!["demo-a", "demo-b"], 0.5)]
-        );
-    }
 }
