@@ -351,7 +351,7 @@ pub fn run(
         trainer::save(run, config, ctx.device, learner, tokenizer, None, step)
     };
     let mut checkpoint = run.latest()?.unwrap_or_default();
-    let (mut skipped, mut bad_in_a_row) = (0u64, 0u32);
+    let mut bad = trainer::BadSteps::new(config.max_bad_steps);
     let mut last_loss = f32::NAN;
     let mut step = start;
     while step < config.steps {
@@ -449,7 +449,7 @@ pub fn run(
                 weight: rl.bc_weight,
             });
             let outcome = if experience.is_empty() {
-                skipped += 1;
+                bad.skipped += 1;
                 None
             } else {
                 match update(
@@ -462,21 +462,12 @@ pub fn run(
                     imitation,
                 ) {
                     Ok(outcome) => {
-                        bad_in_a_row = 0;
+                        bad.good();
                         last_loss = outcome.loss;
                         Some(outcome)
                     }
                     Err(Error::Numerics(why)) => {
-                        bad_in_a_row += 1;
-                        skipped += 1;
-                        eprintln!("step {}: {why}", step + 1);
-                        if bad_in_a_row >= config.max_bad_steps {
-                            return Err(Error::Numerics(format!(
-                                "{bad_in_a_row} non-finite updates in a row at step {}; stopped, the last good checkpoint is {}",
-                                step + 1,
-                                checkpoint.display()
-                            )));
-                        }
+                        bad.bad(step, &why, &checkpoint)?;
                         None
                     }
                     Err(other) => return Err(other),
@@ -488,7 +479,7 @@ pub fn run(
             step += 1;
             let round_end = step == end;
             if step % config.log_every == 0 || round_end {
-                let mut line = metrics_line(step, last.as_ref(), lr, skipped);
+                let mut line = metrics_line(step, last.as_ref(), lr, bad.skipped);
                 if round_end {
                     let updates_s = updates_started.elapsed().as_secs_f64();
                     line.update_ms = updates_s * 1e3 / (end - round * per_round).max(1) as f64;

@@ -318,6 +318,47 @@ pub(crate) fn save(
     Ok(path)
 }
 
+/// Updates skipped for a non-finite loss or gradient: counted for the metrics, and a run
+/// stops with an error naming its last good checkpoint after `max` of them in a row (a NaN
+/// loss never becomes a saved checkpoint, nor an endless run of skipped updates).
+pub(crate) struct BadSteps {
+    max: u32,
+    in_a_row: u32,
+    /// Updates skipped so far in this session (bad or, for RL, without experience).
+    pub(crate) skipped: u64,
+}
+
+impl BadSteps {
+    pub(crate) fn new(max: u32) -> Self {
+        BadSteps {
+            max,
+            in_a_row: 0,
+            skipped: 0,
+        }
+    }
+
+    /// An update went through.
+    pub(crate) fn good(&mut self) {
+        self.in_a_row = 0;
+    }
+
+    /// Update `step` (0-based) was skipped because `why`; an error once `max` were in a row.
+    pub(crate) fn bad(&mut self, step: u64, why: &str, checkpoint: &std::path::Path) -> Result<()> {
+        self.in_a_row += 1;
+        self.skipped += 1;
+        eprintln!("step {}: {why}", step + 1);
+        match self.in_a_row >= self.max {
+            true => Err(Error::Numerics(format!(
+                "{} non-finite updates in a row at step {}; stopped, the last good checkpoint is {}",
+                self.in_a_row,
+                step + 1,
+                checkpoint.display()
+            ))),
+            false => Ok(()),
+        }
+    }
+}
+
 /// Runs the loop in a thread pool of its own: one thread when the config asks for
 /// determinism, otherwise as many as the pool it is called from has (all cores, or a report
 /// job's share of them).
@@ -400,8 +441,7 @@ fn run_steps(
     );
     let mut last = (f32::NAN, f32::NAN);
     let mut last_terms: (f32, Vec<(&'static str, f32)>) = (f32::NAN, Vec::new());
-    let mut bad_in_a_row = 0u32;
-    let mut skipped = 0u64;
+    let mut bad = BadSteps::new(config.max_bad_steps);
     let mut checkpoint = run.latest()?.unwrap_or_default();
     let (mut window_start, mut data_s, mut update_s, mut window_steps) =
         (Instant::now(), 0.0f64, 0.0f64, 0u64);
@@ -423,23 +463,11 @@ fn run_steps(
         let updated = Instant::now();
         match learner.step(&batch, lr, &mut rng) {
             Ok(outcome) => {
-                bad_in_a_row = 0;
+                bad.good();
                 last = (outcome.loss, outcome.grad_norm);
                 last_terms = (outcome.action_loss, outcome.auxiliary);
             }
-            Err(Error::Numerics(why)) => {
-                bad_in_a_row += 1;
-                skipped += 1;
-                eprintln!("step {}: {why}", step + 1);
-                if bad_in_a_row >= config.max_bad_steps {
-                    return Err(Error::Numerics(format!(
-                        "{bad_in_a_row} non-finite updates in a row at step {}; stopped, the last \
-                         good checkpoint is {}",
-                        step + 1,
-                        checkpoint.display()
-                    )));
-                }
-            }
+            Err(Error::Numerics(why)) => bad.bad(step, &why, &checkpoint)?,
             Err(other) => return Err(other),
         }
         update_s += updated.elapsed().as_secs_f64();
@@ -455,7 +483,7 @@ fn run_steps(
                 samples_per_s: (window_steps as usize * config.batch_size) as f64 / elapsed,
                 data_ms: data_s * 1e3 / window_steps as f64,
                 update_ms: update_s * 1e3 / window_steps as f64,
-                skipped,
+                skipped: bad.skipped,
                 action_loss: (!last_terms.1.is_empty()).then_some(last_terms.0),
                 auxiliary: last_terms
                     .1
