@@ -208,14 +208,7 @@ impl Engine {
         options: EngineOptions,
     ) -> Result<Self> {
         let run = RunDir::open(run_dir)?;
-        let spec_path = run.root().join(SPEC_FILE);
-        if !spec_path.is_file() {
-            return Err(Error::invalid(format!(
-                "{} is not a curriculum run (no {SPEC_FILE})",
-                run_dir.display()
-            )));
-        }
-        let spec = CurriculumSpec::load(&spec_path)?;
+        let spec = saved_spec(&run)?;
         let suite = spec.load_suite()?;
         let file = read_state(&run)?;
         let latest = run
@@ -769,15 +762,19 @@ pub fn train_to_end(
 /// The state saved in a run directory (for `praxis curriculum status`).
 pub fn read_run_state(run_dir: &Path) -> Result<(CurriculumSpec, EngineState)> {
     let run = RunDir::open(run_dir)?;
-    let spec_path = run.root().join(SPEC_FILE);
-    if !spec_path.is_file() {
+    Ok((saved_spec(&run)?, read_state(&run)?.state))
+}
+
+/// The resolved curriculum a run directory was created with.
+fn saved_spec(run: &RunDir) -> Result<CurriculumSpec> {
+    let path = run.root().join(SPEC_FILE);
+    if !path.is_file() {
         return Err(Error::invalid(format!(
             "{} is not a curriculum run (no {SPEC_FILE})",
-            run_dir.display()
+            run.root().display()
         )));
     }
-    let spec = CurriculumSpec::load(&spec_path)?;
-    Ok((spec, read_state(&run)?.state))
+    CurriculumSpec::load(&path)
 }
 
 /// The event log of a run directory.
