@@ -207,7 +207,14 @@ impl PraxisApp {
         match result {
             Ok((spec, out, device)) => {
                 let autostart = self.settings.autostart;
-                self.start_worker(RunSource::New { spec, out }, device, autostart);
+                self.start_worker(
+                    RunSource::New {
+                        spec: Box::new(spec),
+                        out,
+                    },
+                    device,
+                    autostart,
+                );
             }
             Err(e) => self.banner = Some(e),
         }

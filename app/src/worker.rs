@@ -14,8 +14,8 @@ use praxis_core::telemetry::{Command, Event};
 pub enum RunSource {
     /// A new run of a curriculum, in a new directory.
     New {
-        /// The curriculum.
-        spec: CurriculumSpec,
+        /// The curriculum (boxed: it is ten times the size of a path).
+        spec: Box<CurriculumSpec>,
         /// Run directory to create.
         out: PathBuf,
     },
@@ -97,7 +97,7 @@ fn serve(
     lower_priority();
     let engine = match source {
         RunSource::New { spec, out } => {
-            Engine::create(&out, spec, device, Some(events.clone()), options)
+            Engine::create(&out, *spec, device, Some(events.clone()), options)
         }
         RunSource::Open(dir) => Engine::open(&dir, device, Some(events.clone()), options),
     };

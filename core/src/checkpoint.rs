@@ -291,9 +291,7 @@ fn read_checked(dir: &Path, meta: &CheckpointMeta, name: &str) -> Result<Option<
 /// or by the training record on resume): initialised under the seeding lock so that its
 /// throwaway draws cannot interleave with another thread's seeded initialisation.
 pub fn blank_policy(meta: &CheckpointMeta, device: &Device) -> Result<Policy> {
-    Ok(crate::device::unseeded(|| {
-        Policy::new(&meta.model, meta.tokenizer.vocab_size(), device)
-    })?)
+    crate::device::unseeded(|| Policy::new(&meta.model, meta.tokenizer.vocab_size(), device))
 }
 
 /// Loads the checkpoint in `dir` onto `device`.

@@ -243,7 +243,7 @@ fn probe(device: &Device, backend: Backend) -> Result<()> {
     });
     std::panic::set_hook(hook);
     match result {
-        Ok(Some(sum)) if sum == 4.0 => Ok(()),
+        Ok(Some(4.0)) => Ok(()),
         Ok(_) => Err(Error::Device(format!(
             "backend '{backend}' started but computed a wrong result on a probe kernel"
         ))),
@@ -306,33 +306,6 @@ pub fn list() -> Vec<DeviceInfo> {
     devices
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_backend_names_the_compiled_ones() {
-        let e = "tpu".parse::<Backend>().unwrap_err().to_string();
-        assert!(e.contains("unknown backend 'tpu'"), "{e}");
-        assert!(e.contains("flex"), "{e}");
-    }
-
-    #[test]
-    fn cuda_is_not_compiled_by_default() {
-        if !cfg!(feature = "cuda") {
-            let e = open(Backend::Cuda).unwrap_err().to_string();
-            assert!(e.contains("not compiled"), "{e}");
-            assert!(!e.contains('\n'));
-        }
-    }
-
-    #[test]
-    fn flex_opens() {
-        let d = open(Backend::Flex).unwrap();
-        assert_eq!(d.backend, Backend::Flex);
-    }
-}
-
 /// The device descriptor a wgpu device must be created with for Burn to run on it: the
 /// adapter's full features (less mappable primary buffers) and limits, as Burn's own runtime
 /// asks for. A window that creates its device this way can hand it to [`share_wgpu`].
@@ -377,4 +350,31 @@ pub fn share_wgpu(
         device,
         name: format!("{name} (shared with the window)"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_backend_names_the_compiled_ones() {
+        let e = "tpu".parse::<Backend>().unwrap_err().to_string();
+        assert!(e.contains("unknown backend 'tpu'"), "{e}");
+        assert!(e.contains("flex"), "{e}");
+    }
+
+    #[test]
+    fn cuda_is_not_compiled_by_default() {
+        if !cfg!(feature = "cuda") {
+            let e = open(Backend::Cuda).unwrap_err().to_string();
+            assert!(e.contains("not compiled"), "{e}");
+            assert!(!e.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn flex_opens() {
+        let d = open(Backend::Flex).unwrap();
+        assert_eq!(d.backend, Backend::Flex);
+    }
 }

@@ -185,7 +185,7 @@ pub fn evaluate(
     let mut episodes = Vec::new();
     for task in &suite.tasks {
         for (i, &seed) in suite.eval_seeds.iter().enumerate() {
-            let mut env = Env::new(suite, &task.name, env_config.clone())?;
+            let mut env = Env::new(suite, &task.name, env_config)?;
             let obs = env.reset(seed)?;
             episodes.push(Episode {
                 task: task.name.clone(),
@@ -326,11 +326,7 @@ pub fn act_inputs(
 /// The device a policy's weights live on.
 pub fn policy_device(policy: &Policy) -> burn::tensor::Device {
     use burn::module::Module;
-    policy
-        .devices()
-        .into_iter()
-        .next()
-        .unwrap_or_else(burn::tensor::Device::default)
+    policy.devices().into_iter().next().unwrap_or_default()
 }
 
 fn report(suite: &Suite, episodes: &[Episode]) -> EvalReport {

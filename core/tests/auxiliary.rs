@@ -161,8 +161,10 @@ fn kinematics_reaches_only_the_state_projection_and_distill_holds_the_encoder() 
         1e-3,
         false,
     );
-    let mut none = AuxiliaryConfig::default();
-    none.subtask = 1e-12; // on (so the same code path runs), but without effect
+    let none = AuxiliaryConfig {
+        subtask: 1e-12, // on (so the same code path runs), but without effect
+        ..AuxiliaryConfig::default()
+    };
     let (_, without, _) = train(&data, none, "subtask", 1, 1e-3, false);
     let (a, b) = (params(&with_fk.policy()), params(&without.policy()));
     let changed: Vec<usize> = (0..a.len())
@@ -180,9 +182,11 @@ fn kinematics_reaches_only_the_state_projection_and_distill_holds_the_encoder() 
     // distill: after 40 high-lr imitation updates the patch embeddings drift less from the
     // starting encoder's with the term on than without
     let drift = |weight: f64| {
-        let mut c = AuxiliaryConfig::default();
-        c.distill = weight;
-        c.subtask = 1e-12;
+        let c = AuxiliaryConfig {
+            distill: weight,
+            subtask: 1e-12,
+            ..AuxiliaryConfig::default()
+        };
         let (_, learner, start) = train(&data, c, "subtask", 40, 5e-3, true);
         let batch = DataMix::new(vec![data.clone()], start.config().chunk_len)
             .unwrap()

@@ -104,7 +104,7 @@ fn run_recipes(args: &ReportArgs, protocol: &Path, backend: Option<&str>) -> any
     let started = std::time::Instant::now();
     let results = plan.train(
         jobs,
-        &|| Ok(device::open_requested(backend)?),
+        &|| device::open_requested(backend),
         &|job, run, seed| {
             job_bars[job].set_position(0);
             job_bars[job].set_message(format!("{run} seed {seed}"));
@@ -182,7 +182,7 @@ fn run_ablation(args: &ReportArgs, curriculum: &Path, backend: Option<&str>) -> 
             &spec,
             variant,
             scale,
-            &|| Ok(device::open_requested(backend)?),
+            &|| device::open_requested(backend),
             &mut |done, total| {
                 bar.set_length(total);
                 bar.set_position(done);

@@ -208,10 +208,7 @@ pub fn run(
         device: device.name.clone(),
         heads,
         peak_rss_mib: peak_rss_mib(),
-        device_reserved_bytes: device
-            .device
-            .memory_pool_usage()
-            .map(|u| u.bytes_reserved as u64),
+        device_reserved_bytes: device.device.memory_pool_usage().map(|u| u.bytes_reserved),
         system: SystemInfo::current(),
     })
 }

@@ -545,7 +545,8 @@ impl Engine {
         let stage = self.state.stage;
         let spec = self.spec.stages[stage].clone();
         let in_stage = self.stage_steps();
-        if spec.signals.contains_key("dagger") && in_stage % spec.dagger_every.max(1) == 0 {
+        if spec.signals.contains_key("dagger") && in_stage.is_multiple_of(spec.dagger_every.max(1))
+        {
             let already = self
                 .state
                 .rounds
@@ -565,7 +566,7 @@ impl Engine {
         }
         let started = Instant::now();
         let (loader, next) = self.loader.as_mut().expect("spawned above");
-        let batch = match loader.next() {
+        let batch = match loader.next_batch() {
             Ok(batch) => batch,
             Err(e) => {
                 self.loader = None;
@@ -602,7 +603,7 @@ impl Engine {
         };
         self.state.step += 1;
         let step = self.state.step;
-        if step % self.options.log_every.max(1) == 0 {
+        if step.is_multiple_of(self.options.log_every.max(1)) {
             let line = MetricsLine {
                 step,
                 loss,
@@ -620,10 +621,11 @@ impl Engine {
             self.emit(Event::Metrics { stage, line })?;
         }
         let in_stage = self.stage_steps();
-        let gate_due = in_stage % self.spec.eval_every == 0 || in_stage >= self.stage_budget();
+        let gate_due =
+            in_stage.is_multiple_of(self.spec.eval_every) || in_stage >= self.stage_budget();
         if gate_due {
             self.measure_gate()?;
-        } else if self.options.probe_every > 0 && step % self.options.probe_every == 0 {
+        } else if self.options.probe_every > 0 && step.is_multiple_of(self.options.probe_every) {
             self.probe()?;
         }
         Ok(())

@@ -146,13 +146,16 @@ impl ModelConfig {
     /// is built.
     pub fn validate(&self) -> Result<(), crate::Error> {
         let bad = |msg: String| Err(crate::Error::invalid(format!("model config: {msg}")));
-        if self.patch_size == 0 || self.image_size == 0 || self.image_size % self.patch_size != 0 {
+        if self.patch_size == 0
+            || self.image_size == 0
+            || !self.image_size.is_multiple_of(self.patch_size)
+        {
             return bad(format!(
                 "image_size {} must be a positive multiple of patch_size {}",
                 self.image_size, self.patch_size
             ));
         }
-        if self.heads == 0 || self.width == 0 || self.width % self.heads != 0 {
+        if self.heads == 0 || self.width == 0 || !self.width.is_multiple_of(self.heads) {
             return bad(format!(
                 "width {} must be a positive multiple of heads {}",
                 self.width, self.heads

@@ -13,6 +13,10 @@ use std::sync::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
 
+/// Training pair `i` as job `job` (its worker), given the result of the pair it starts from:
+/// the pair's result, or `None` when it was interrupted.
+pub(super) type PairWork<'a, T> = dyn Fn(usize, usize, Option<&T>) -> Result<Option<T>> + Sync + 'a;
+
 /// Where a pair stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -73,7 +77,7 @@ pub(super) fn run_pairs<T: Send + Sync + Clone>(
     deps: &[Option<usize>],
     jobs: usize,
     stop: &AtomicBool,
-    work: &(dyn Fn(usize, usize, Option<&T>) -> Result<Option<T>> + Sync),
+    work: &PairWork<'_, T>,
 ) -> Result<Option<Vec<T>>> {
     let states = results
         .iter()
@@ -131,7 +135,7 @@ fn worker<T: Send + Sync + Clone>(
     changed: &Condvar,
     deps: &[Option<usize>],
     stop: &AtomicBool,
-    work: &(dyn Fn(usize, usize, Option<&T>) -> Result<Option<T>> + Sync),
+    work: &PairWork<'_, T>,
 ) {
     loop {
         let mut b = board.lock().unwrap_or_else(|p| p.into_inner());

@@ -124,7 +124,7 @@ pub fn to_markdown(protocol: &Protocol, budget: Budget, results: &[SeedResult]) 
         .map(|r| format!("- **{}**: {}", r.recipe, r.note))
         .collect();
     if !notes.is_empty() {
-        md.push_str("\n");
+        md.push('\n');
         md.push_str(&notes.join("\n"));
         md.push('\n');
     }

@@ -144,7 +144,7 @@ impl Camera {
     }
 
     #[inline]
-    fn to_pixel(&self, p: V2) -> [f32; 2] {
+    fn to_pixel(self, p: V2) -> [f32; 2] {
         let d = p - self.position;
         let q = V2::new(
             self.cos * d.x - self.sin * d.y,

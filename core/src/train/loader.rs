@@ -235,7 +235,7 @@ impl Loader {
     }
 
     /// The next batch (blocks until it is ready).
-    pub fn next(&mut self) -> Result<HostBatch> {
+    pub fn next_batch(&mut self) -> Result<HostBatch> {
         self.receiver
             .recv()
             .map_err(|_| Error::invalid("the data loader stopped early"))?

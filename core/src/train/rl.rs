@@ -196,13 +196,15 @@ impl RlConfig {
         let p = &self.ppo;
         if !(0.0..=1.0).contains(&p.gamma)
             || !(0.0..=1.0).contains(&p.lambda)
-            || !(p.value_weight >= 0.0)
+            || p.value_weight.is_nan()
+            || p.value_weight < 0.0
         {
             return Err(
                 "rl.ppo: gamma and lambda must be in [0, 1], value_weight 0 or more".into(),
             );
         }
-        if !(self.dpo.beta > 0.0) || self.dpo.decisions_per_trajectory == 0 {
+        if self.dpo.beta.is_nan() || self.dpo.beta <= 0.0 || self.dpo.decisions_per_trajectory == 0
+        {
             return Err(
                 "rl.dpo: beta must be positive and decisions_per_trajectory at least 1".into(),
             );
@@ -478,7 +480,7 @@ pub fn run(
             }
             step += 1;
             let round_end = step == end;
-            if step % config.log_every == 0 || round_end {
+            if step.is_multiple_of(config.log_every) || round_end {
                 let mut line = metrics_line(step, last.as_ref(), lr, bad.skipped);
                 if round_end {
                     let updates_s = updates_started.elapsed().as_secs_f64();

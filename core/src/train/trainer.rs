@@ -456,7 +456,7 @@ fn run_steps(
             });
         }
         let waited = Instant::now();
-        let batch = loader.next()?;
+        let batch = loader.next_batch()?;
         data_s += waited.elapsed().as_secs_f64();
         let lr = config.schedule.lr_at(step, config.steps);
         let mut rng = step_rng(config.seed, step, NOISE_STREAM);
