@@ -8,10 +8,8 @@
 //! object far from the arm costs nothing, and the output is pixel-identical to drawing the
 //! frame from scratch. The background is opaque, so tiny-skia's premultiplied RGBA equals
 //! straight RGBA and the RGB output just drops alpha.
-
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
+//!
+//! Writing frames to disk (PNG, GIF, a teacher episode for `praxis render`) is `output`'s.
 
 use rand::RngExt;
 use tiny_skia::{Color as SkColor, FillRule, Paint, PathBuilder, Pixmap, Transform};
@@ -20,6 +18,12 @@ use super::error::SimError;
 use super::geometry::{Pose2, V2};
 use super::scene::{Color, ObjectShape, PAD_RADIUS};
 use super::world::{EFFECTOR_RADIUS, TABLE_HALF, World};
+
+mod output;
+
+pub use output::{
+    PNG_STRIP_FRAMES, RenderSummary, frame_strip, render_teacher_episode, write_gif, write_png,
+};
 
 /// Half the side of the square of table the camera sees, metres (a little of the walls shows).
 pub const VIEW_HALF: f32 = 0.53;
@@ -680,167 +684,6 @@ fn apply_lighting(bg: &mut Pixmap, a: &Appearance) {
     }
 }
 
-fn output_error(path: &Path, reason: impl ToString) -> SimError {
-    SimError::Output {
-        path: path.display().to_string(),
-        reason: reason.to_string(),
-    }
-}
-
-fn check_frame(rgb: &[u8], width: u32, height: u32, path: &Path) -> Result<(), SimError> {
-    if rgb.len() != width as usize * height as usize * 3 {
-        return Err(output_error(
-            path,
-            format!("frame has {} bytes, expected {width}x{height}x3", rgb.len()),
-        ));
-    }
-    Ok(())
-}
-
-/// Writes one RGB frame as a PNG.
-pub fn write_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<(), SimError> {
-    check_frame(rgb, width, height, path)?;
-    let file = File::create(path).map_err(|e| output_error(path, e))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| output_error(path, e))?;
-    writer
-        .write_image_data(rgb)
-        .map_err(|e| output_error(path, e))?;
-    writer.finish().map_err(|e| output_error(path, e))
-}
-
-/// Writes RGB frames as a looping animated GIF, `delay_cs` hundredths of a second each.
-pub fn write_gif(
-    path: &Path,
-    width: u32,
-    height: u32,
-    frames: &[Vec<u8>],
-    delay_cs: u16,
-) -> Result<(), SimError> {
-    if frames.is_empty() {
-        return Err(output_error(path, "no frames"));
-    }
-    let (w, h) = (
-        u16::try_from(width).map_err(|e| output_error(path, e))?,
-        u16::try_from(height).map_err(|e| output_error(path, e))?,
-    );
-    let file = File::create(path).map_err(|e| output_error(path, e))?;
-    let mut encoder =
-        gif::Encoder::new(BufWriter::new(file), w, h, &[]).map_err(|e| output_error(path, e))?;
-    encoder
-        .set_repeat(gif::Repeat::Infinite)
-        .map_err(|e| output_error(path, e))?;
-    for rgb in frames {
-        check_frame(rgb, width, height, path)?;
-        let mut frame = gif::Frame::from_rgb_speed(w, h, rgb, 10);
-        frame.delay = delay_cs;
-        encoder
-            .write_frame(&frame)
-            .map_err(|e| output_error(path, e))?;
-    }
-    Ok(())
-}
-
-/// Joins frames side by side into one strip (for a PNG overview of an episode).
-pub fn frame_strip(frames: &[Vec<u8>], width: u32, height: u32) -> Vec<u8> {
-    let (w, h, n) = (width as usize, height as usize, frames.len());
-    let mut out = vec![0u8; w * h * 3 * n];
-    for (i, f) in frames.iter().enumerate() {
-        for y in 0..h {
-            let dst = (y * w * n + i * w) * 3;
-            out[dst..dst + w * 3].copy_from_slice(&f[y * w * 3..(y + 1) * w * 3]);
-        }
-    }
-    out
-}
-
-/// What [`render_teacher_episode`] wrote.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RenderSummary {
-    pub path: String,
-    pub instruction: String,
-    /// Frames in the episode (including the first observation).
-    pub frames: usize,
-    /// Frames in the output file (a PNG holds a strip of up to [`PNG_STRIP_FRAMES`]).
-    pub frames_written: usize,
-    pub success: bool,
-}
-
-/// Frames in the strip a PNG holds.
-pub const PNG_STRIP_FRAMES: usize = 8;
-
-/// Runs the scripted teacher on one task instance and writes the episode: an animated GIF if
-/// `out` ends in `.gif` (every frame, 25 fps), or a PNG strip of [`PNG_STRIP_FRAMES`] frames
-/// evenly spaced from the first to the last if it ends in `.png`. Used by `praxis render`.
-pub fn render_teacher_episode(
-    suite: &super::Suite,
-    task: &str,
-    seed: u64,
-    image_size: u32,
-    variations: super::Variations,
-    out: &Path,
-) -> Result<RenderSummary, SimError> {
-    let ext = out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("png") | Some("gif")) {
-        return Err(output_error(out, "the output must end in .png or .gif"));
-    }
-    let config = super::EnvConfig {
-        image_size,
-        variations,
-        ..super::EnvConfig::default()
-    };
-    let mut env = super::Env::new(suite, task, config)?;
-    let mut teacher = super::Teacher::new(super::TeacherConfig {
-        noise_std: 0.0,
-        seed,
-    });
-    let first = env.reset(seed)?;
-    let instruction = first.instruction.clone();
-    let mut frames = vec![first.image];
-    let success = loop {
-        let r = env.step(&teacher.act(&env)?)?;
-        frames.push(r.obs.image);
-        if r.terminated || r.truncated {
-            break r.terminated;
-        }
-    };
-    let frames_written = if ext.as_deref() == Some("gif") {
-        write_gif(out, image_size, image_size, &frames, 4)?;
-        frames.len()
-    } else {
-        let n = PNG_STRIP_FRAMES.min(frames.len());
-        let picked: Vec<Vec<u8>> = (0..n)
-            .map(|i| {
-                frames[if n == 1 {
-                    0
-                } else {
-                    i * (frames.len() - 1) / (n - 1)
-                }]
-                .clone()
-            })
-            .collect();
-        write_png(
-            out,
-            image_size * n as u32,
-            image_size,
-            &frame_strip(&picked, image_size, image_size),
-        )?;
-        n
-    };
-    Ok(RenderSummary {
-        path: out.display().to_string(),
-        instruction,
-        frames: frames.len(),
-        frames_written,
-        success,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -955,43 +798,7 @@ mod tests {
     }
 
     #[test]
-    fn png_and_gif_are_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let frame = vec![128u8; 16 * 16 * 3];
-        write_png(&dir.path().join("a.png"), 16, 16, &frame).unwrap();
-        write_gif(
-            &dir.path().join("a.gif"),
-            16,
-            16,
-            &[frame.clone(), frame.clone()],
-            4,
-        )
-        .unwrap();
-        assert!(std::fs::metadata(dir.path().join("a.gif")).unwrap().len() > 20);
-        assert!(write_png(&dir.path().join("b.png"), 17, 16, &frame).is_err());
+    fn oversized_cameras_are_refused() {
         assert!(Renderer::new(512, 512).is_err());
-        assert_eq!(
-            frame_strip(&[frame.clone(), frame], 16, 16).len(),
-            32 * 16 * 3
-        );
-    }
-
-    #[test]
-    fn teacher_episodes_render_to_png_strips_and_gifs() {
-        let dir = tempfile::tempdir().unwrap();
-        let suite = crate::sim::Suite::builtin("goal").unwrap();
-        let v = crate::sim::Variations::default();
-        let png =
-            render_teacher_episode(&suite, "reach-purple", 1, 32, v, &dir.path().join("e.png"))
-                .unwrap();
-        assert!(png.success && png.frames_written == PNG_STRIP_FRAMES);
-        let gif =
-            render_teacher_episode(&suite, "reach-purple", 1, 32, v, &dir.path().join("e.gif"))
-                .unwrap();
-        assert_eq!(gif.frames_written, gif.frames);
-        assert!(
-            render_teacher_episode(&suite, "reach-purple", 1, 32, v, &dir.path().join("e.bmp"))
-                .is_err()
-        );
     }
 }
