@@ -4,7 +4,7 @@
 use std::sync::atomic::AtomicBool;
 
 use burn::tensor::Device;
-use praxis_core::data::{Dataset, RecordOptions, record_demos};
+use praxis_core::data::Dataset;
 use praxis_core::device::{self, Backend};
 use praxis_core::model::{HeadKind, ModelConfig, Tokenizer};
 use praxis_core::train::loader::DataMix;
@@ -12,23 +12,17 @@ use praxis_core::train::recipes::augment::AugmentConfig;
 use praxis_core::train::{self, TrainConfig};
 use rand::SeedableRng;
 
+mod common;
+
 fn demos(dir: &std::path::Path) -> Dataset {
-    let out = dir.join("demos");
-    record_demos(
-        &RecordOptions {
-            suite: "goal".into(),
-            episodes: 8,
-            out: out.clone(),
-            noise_std: 0.05,
-            image_size: 64,
-            seed: 5,
-            keep_failures: false,
-            variations: Default::default(),
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    Dataset::open(&out).unwrap()
+    Dataset::open(&common::teacher_demos(
+        &dir.join("demos"),
+        "goal",
+        8,
+        0.05,
+        5,
+    ))
+    .unwrap()
 }
 
 const ON: AugmentConfig = AugmentConfig {

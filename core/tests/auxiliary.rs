@@ -4,30 +4,24 @@
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
-use praxis_core::data::{Dataset, RecordOptions, record_demos};
+use praxis_core::data::Dataset;
 use praxis_core::model::{HeadKind, ModelConfig, Policy, Tokenizer};
 use praxis_core::train::loader::DataMix;
 use praxis_core::train::recipes::auxiliary::AuxiliaryConfig;
 use praxis_core::train::{Learner, OptimizerConfig};
 use rand::SeedableRng;
 
+mod common;
+
 fn demos(dir: &std::path::Path) -> Dataset {
-    let out = dir.join("demos");
-    record_demos(
-        &RecordOptions {
-            suite: "goal".into(),
-            episodes: 8,
-            out: out.clone(),
-            noise_std: 0.05,
-            image_size: 64,
-            seed: 5,
-            keep_failures: false,
-            variations: Default::default(),
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    Dataset::open(&out).unwrap()
+    Dataset::open(&common::teacher_demos(
+        &dir.join("demos"),
+        "goal",
+        8,
+        0.05,
+        5,
+    ))
+    .unwrap()
 }
 
 fn policy(seed: u64) -> (Policy, Tokenizer) {

@@ -3,14 +3,14 @@
 //! actions of the successful rollouts more likely and those of the failed ones less.
 
 use burn::tensor::Device;
-use praxis_core::data::{Dataset, RecordOptions, record_demos};
+use praxis_core::data::Dataset;
 use praxis_core::model::{HeadKind, ModelConfig, Policy, Tokenizer};
 use praxis_core::sim::Suite;
-use praxis_core::train::loader::DataMix;
 use praxis_core::train::recipes::grpo;
 use praxis_core::train::recipes::rollouts::{self, Decision, RolloutOptions};
 use praxis_core::train::{Chunks, Learner, OptimizerConfig, Surrogate};
-use rand::SeedableRng;
+
+mod common;
 
 /// Mean log-probability of each decision's executed action values under `policy`.
 fn log_likelihood(policy: &Policy, tokenizer: &Tokenizer, decisions: &[&Decision]) -> Vec<f32> {
@@ -27,37 +27,10 @@ fn log_likelihood(policy: &Policy, tokenizer: &Tokenizer, decisions: &[&Decision
 #[test]
 fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("demos");
-    record_demos(
-        &RecordOptions {
-            suite: "goal".into(),
-            episodes: 14,
-            out: out.clone(),
-            noise_std: 0.05,
-            image_size: 64,
-            seed: 3,
-            keep_failures: false,
-            variations: Default::default(),
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    let data = Dataset::open(&out).unwrap();
-    let model = ModelConfig::preset("xs", HeadKind::Bins).unwrap();
-    let tokenizer = Tokenizer::new(praxis_core::sim::vocabulary());
-    let device = Device::flex();
-    let policy = praxis_core::device::seeded(&device, 4, || {
-        Policy::new(&model, tokenizer.vocab_size(), &device)
-    })
-    .unwrap();
+    let out = common::teacher_demos(&dir.path().join("demos"), "goal", 14, 0.05, 3);
     // a little imitation first, so that some rollouts of a group succeed and some fail
-    let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device);
-    let mix = DataMix::new(vec![data], model.chunk_len).unwrap();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    for step in 0..150 {
-        let batch = mix.batch(&model, &tokenizer, 16, 1, step).unwrap();
-        learner.step(&batch, 3e-3, &mut rng).unwrap();
-    }
+    let (mut learner, tokenizer) = common::imitated_xs_bins(Dataset::open(&out).unwrap());
+    let device = Device::flex();
     let suite = Suite::builtin("goal").unwrap();
     let tasks = vec!["reach-purple".to_string(), "reach-yellow".to_string()];
     let options = RolloutOptions {

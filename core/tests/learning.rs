@@ -7,29 +7,21 @@ use std::sync::atomic::AtomicBool;
 
 use burn::tensor::Device;
 use praxis_core::checkpoint;
-use praxis_core::data::{RecordOptions, record_demos};
 use praxis_core::device::{self, Backend};
 use praxis_core::eval::{EvalOptions, EvalReport, evaluate};
 use praxis_core::sim::Suite;
 use praxis_core::train::{self, TrainConfig};
 
+mod common;
+
 fn record(dir: &Path, suite: &str, episodes: usize) -> PathBuf {
-    let out = dir.join(format!("{suite}-demos"));
-    record_demos(
-        &RecordOptions {
-            suite: suite.into(),
-            episodes,
-            out: out.clone(),
-            noise_std: 0.05,
-            image_size: 64,
-            seed: 1,
-            keep_failures: false,
-            variations: Default::default(),
-        },
-        &mut |_| {},
+    common::teacher_demos(
+        &dir.join(format!("{suite}-demos")),
+        suite,
+        episodes,
+        0.05,
+        1,
     )
-    .unwrap();
-    out
 }
 
 fn eval_goal(checkpoint_dir: &Path) -> EvalReport {

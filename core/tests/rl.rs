@@ -8,59 +8,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 use praxis_core::checkpoint;
-use praxis_core::data::{Dataset, RecordOptions, record_demos};
+use praxis_core::data::Dataset;
 use praxis_core::device::{self, Backend};
 use praxis_core::model::params::named_params;
-use praxis_core::model::{HeadKind, ModelConfig, Policy, Tokenizer};
+use praxis_core::model::{Policy, Tokenizer};
 use praxis_core::sim::Suite;
-use praxis_core::train::loader::DataMix;
 use praxis_core::train::recipes::dpo;
 use praxis_core::train::recipes::ppo::{self, PpoOptions};
 use praxis_core::train::recipes::rollouts::{self, Decision, RolloutOptions, Trajectory};
 use praxis_core::train::run::RunDir;
-use praxis_core::train::{self, Chunks, Learner, OptimizerConfig, Surrogate, TrainConfig};
+use praxis_core::train::{self, Chunks, Learner, Surrogate, TrainConfig};
 use rand::SeedableRng;
+
+mod common;
 
 const REACH: [&str; 2] = ["reach-purple", "reach-yellow"];
 
 fn record(dir: &Path, episodes: usize) -> std::path::PathBuf {
-    let out = dir.join("demos");
-    record_demos(
-        &RecordOptions {
-            suite: "goal".into(),
-            episodes,
-            out: out.clone(),
-            noise_std: 0.05,
-            image_size: 64,
-            seed: 3,
-            keep_failures: false,
-            variations: Default::default(),
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    out
+    common::teacher_demos(&dir.join("demos"), "goal", episodes, 0.05, 3)
 }
 
 /// An xs bins-head learner after a little imitation, so that rollouts of the reach tasks
 /// have mixed outcomes.
 fn imitated(dir: &Path) -> (Learner, Tokenizer) {
-    let data = Dataset::open(&record(dir, 14)).unwrap();
-    let model = ModelConfig::preset("xs", HeadKind::Bins).unwrap();
-    let tokenizer = Tokenizer::new(praxis_core::sim::vocabulary());
-    let device = Device::flex();
-    let policy = praxis_core::device::seeded(&device, 4, || {
-        Policy::new(&model, tokenizer.vocab_size(), &device)
-    })
-    .unwrap();
-    let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device);
-    let mix = DataMix::new(vec![data], model.chunk_len).unwrap();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    for step in 0..150 {
-        let batch = mix.batch(&model, &tokenizer, 16, 1, step).unwrap();
-        learner.step(&batch, 3e-3, &mut rng).unwrap();
-    }
-    (learner, tokenizer)
+    common::imitated_xs_bins(Dataset::open(&record(dir, 14)).unwrap())
 }
 
 fn sample(

@@ -5,29 +5,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use burn::tensor::Device;
 use praxis_core::checkpoint;
-use praxis_core::data::{RecordOptions, record_demos};
 use praxis_core::device::{self, Backend};
 use praxis_core::model::params::named_params;
 use praxis_core::train::run::RunDir;
 use praxis_core::train::{self, TrainConfig};
 
+mod common;
+
 fn demos(dir: &Path) -> PathBuf {
-    let out = dir.join("demos");
-    record_demos(
-        &RecordOptions {
-            suite: "goal".into(),
-            episodes: 3,
-            out: out.clone(),
-            noise_std: 0.0,
-            image_size: 64,
-            seed: 0,
-            keep_failures: false,
-            variations: Default::default(),
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    out
+    common::teacher_demos(&dir.join("demos"), "goal", 3, 0.0, 0)
 }
 
 fn config(dir: &Path, extra: &str) -> TrainConfig {
