@@ -100,7 +100,7 @@ impl<'a> Plan<'a> {
         self.pairs.iter().filter(|p| p.finished.is_none()).count()
     }
 
-    /// Trains and evaluates every pair not finished yet, `jobs` at a time (see [`jobs`]), each
+    /// Trains and evaluates every pair not finished yet, `jobs` at a time (`--jobs`), each
     /// after the pair it starts from, writing each one's `result.json` as it finishes. Returns
     /// every pair's result in protocol order. `on_start(job, run, seed)` hears each start;
     /// `progress(job, done, total)` hears the updates of the pair job `job` trains; `stop`

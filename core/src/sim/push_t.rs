@@ -201,7 +201,7 @@ const APPROACH_LENGTH: f32 = TRAVEL_CLEARANCE + 0.002 - EFFECTOR_RADIUS - PUSH_G
 /// A short straight push planned by simulation; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Push {
-    /// Effector position where the push starts (world frame), [`PUSH_GAP`] off the T.
+    /// Effector position where the push starts (world frame), `PUSH_GAP` off the T.
     pub start: V2,
     /// Outward normal of the T's boundary where the push starts (world frame).
     pub normal: V2,

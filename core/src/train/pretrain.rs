@@ -62,7 +62,7 @@ impl Default for PretrainOptions {
 }
 
 /// Runs the whole pre-training into `out` and returns the base checkpoint's directory.
-/// `on_phase` hears "recording <suite>" and "training" as the work moves on.
+/// `on_phase` hears "recording `<suite>`" and "training" as the work moves on.
 pub fn pretrain(
     out: &Path,
     options: &PretrainOptions,
