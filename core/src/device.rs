@@ -14,26 +14,62 @@ use crate::error::{Error, Result};
 /// Serialises every use of a device's (process-wide) random generator; see [`seeded`].
 static RANDOM_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs `init` with `device`'s random generator seeded to `seed`. Burn keeps one generator per
-/// device for the whole process, so two runs initialising weights at once (parallel tests, the
-/// app's trainer next to a benchmark) would interleave their draws; a process-wide lock keeps
-/// each seeded initialisation reproducible.
-pub fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
+/// Runs `init` with `device`'s random generator seeded to `seed`, and draws every parameter
+/// of what it built before returning. Burn keeps one generator per device for the whole
+/// process, so two runs initialising weights at once (parallel tests, `praxis report --jobs
+/// 2`, the app's trainer next to a benchmark) would interleave their draws; a process-wide
+/// lock keeps each seeded initialisation reproducible. Burn also draws a parameter lazily, at
+/// its first use, which would fall outside the lock: hence [`DrawParams`].
+pub fn seeded<T: DrawParams>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
     let _guard = RANDOM_INIT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     device.seed(seed);
-    init()
+    let built = init();
+    built.draw_params();
+    built
 }
 
 /// Runs `init`, whose random draws do not matter (weights about to be overwritten by a
 /// checkpoint), under the same lock as [`seeded`], so that its draws cannot land in the middle
 /// of another thread's seeded initialisation.
-pub fn unseeded<T>(init: impl FnOnce() -> T) -> T {
+pub fn unseeded<T: DrawParams>(init: impl FnOnce() -> T) -> T {
     let _guard = RANDOM_INIT
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    init()
+    let built = init();
+    built.draw_params();
+    built
+}
+
+/// What [`seeded`] and [`unseeded`] build: a module whose lazily initialised parameters can
+/// be drawn on the spot, while the lock is held. Each module type Praxis draws at random
+/// implements it with [`draw_module`].
+pub trait DrawParams {
+    /// Draws every parameter not drawn yet.
+    fn draw_params(&self);
+}
+
+impl<T: DrawParams> DrawParams for Result<T> {
+    fn draw_params(&self) {
+        if let Ok(built) = self {
+            built.draw_params();
+        }
+    }
+}
+
+/// Draws every lazily initialised parameter of `module` (the body of each [`DrawParams`]).
+pub fn draw_module<M: burn::module::Module>(module: &M) {
+    module.visit(&mut DrawNow);
+}
+
+/// Reads every float parameter, which draws the ones still lazy.
+struct DrawNow;
+
+impl burn::module::ModuleVisitor for DrawNow {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 /// A compute backend Praxis can run on.
@@ -355,6 +391,66 @@ pub fn share_wgpu(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every float parameter's values, and whether all were drawn before the visit.
+    #[derive(Default)]
+    struct Snapshot {
+        values: Vec<Vec<f32>>,
+        all_drawn: bool,
+    }
+
+    impl burn::module::ModuleVisitor for Snapshot {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            self.all_drawn &= param.is_initialized();
+            let values = param.val().into_data().convert::<f32>();
+            self.values
+                .push(values.try_to_vec::<f32>().unwrap_or_default());
+        }
+    }
+
+    fn snapshot<M: burn::module::Module>(module: &M) -> Snapshot {
+        let mut s = Snapshot {
+            all_drawn: true,
+            ..Snapshot::default()
+        };
+        module.visit(&mut s);
+        s
+    }
+
+    /// A draw from the device's generator between a seeded build and the module's first
+    /// use (another thread's, in a parallel run) must not change the module's weights.
+    fn drawn_before_release<M: burn::module::Module + DrawParams>(
+        name: &str,
+        build: impl Fn() -> M,
+    ) {
+        let device = Device::flex();
+        let first = seeded(&device, 3, &build);
+        let _stray: Tensor<1> = Tensor::random([97], burn::tensor::Distribution::Default, &device);
+        let (first, second) = (snapshot(&first), snapshot(&seeded(&device, 3, &build)));
+        assert!(
+            first.all_drawn,
+            "{name}: parameters left to draw at first use"
+        );
+        assert!(!first.values.is_empty(), "{name}: no parameters");
+        assert!(
+            first.values == second.values,
+            "{name}: a stray draw changed a seeded initialisation"
+        );
+    }
+
+    #[test]
+    fn seeded_modules_are_drawn_before_the_lock_is_released() {
+        use crate::model::{HeadKind, ModelConfig, Policy};
+        use crate::train::recipes::{auxiliary, ppo};
+        let device = Device::flex();
+        let model = ModelConfig::preset("xs", HeadKind::Bins).unwrap();
+        let horizon = auxiliary::AuxiliaryConfig::default().horizon;
+        drawn_before_release("policy", || Policy::new(&model, 12, &device).unwrap());
+        drawn_before_release("auxiliary heads", || {
+            auxiliary::AuxiliaryHeads::new(&model, horizon, &device)
+        });
+        drawn_before_release("value head", || ppo::ValueHead::new(model.width, &device));
+    }
 
     #[test]
     fn unknown_backend_names_the_compiled_ones() {

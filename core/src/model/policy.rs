@@ -24,15 +24,6 @@ pub struct Encoding {
     pub attention: Vec<Tensor<4>>,
 }
 
-/// Forces lazily initialised parameters to be drawn.
-struct DrawNow;
-
-impl burn::module::ModuleVisitor for DrawNow {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let _ = param.val();
-    }
-}
-
 /// The policy network (preset-sized; see [`ModelConfig`]).
 #[derive(Module, Debug)]
 pub struct Policy {
@@ -50,10 +41,17 @@ pub struct Policy {
     config: ModelConfig,
 }
 
+impl crate::device::DrawParams for Policy {
+    fn draw_params(&self) {
+        crate::device::draw_module(self);
+    }
+}
+
 impl Policy {
     /// A freshly initialised network for `config` with an instruction vocabulary of
-    /// `vocab_size` ids, on `device`. The weights come from the device's random generator:
-    /// seed it (`device.seed`) for a reproducible initialisation.
+    /// `vocab_size` ids, on `device`. The weights come from the device's random generator,
+    /// lazily: build it inside [`crate::device::seeded`], which seeds the generator and draws
+    /// them all under its lock, for a reproducible initialisation.
     pub fn new(config: &ModelConfig, vocab_size: usize, device: &Device) -> Result<Self> {
         config.validate()?;
         let w = config.width;
@@ -78,9 +76,6 @@ impl Policy {
                 .then(|| BinsHead::new(w, config.action_dim, config.bins, device)),
             config: config.clone(),
         };
-        // Burn draws parameters lazily, at first use; draw them now, while the caller's seed
-        // (see `device::seeded`) still governs the device's generator.
-        policy.visit(&mut DrawNow);
         Ok(policy)
     }
 

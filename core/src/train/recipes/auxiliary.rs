@@ -126,8 +126,15 @@ pub struct AuxiliaryHeads {
     horizon: usize,
 }
 
+impl crate::device::DrawParams for AuxiliaryHeads {
+    fn draw_params(&self) {
+        crate::device::draw_module(self);
+    }
+}
+
 impl AuxiliaryHeads {
-    /// Heads for a backbone of `config`'s width and actions, looking `horizon` frames ahead.
+    /// Heads for a backbone of `config`'s width and actions, looking `horizon` frames ahead
+    /// (drawn lazily: build them inside [`crate::device::seeded`]).
     pub fn new(config: &ModelConfig, horizon: usize, device: &Device) -> Self {
         let w = config.width;
         AuxiliaryHeads {

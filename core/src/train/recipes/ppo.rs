@@ -56,8 +56,15 @@ pub struct ValueHead {
     out: Linear,
 }
 
+impl crate::device::DrawParams for ValueHead {
+    fn draw_params(&self) {
+        crate::device::draw_module(self);
+    }
+}
+
 impl ValueHead {
-    /// A head over query features of width `width`.
+    /// A head over query features of width `width` (drawn lazily: build it inside
+    /// [`crate::device::seeded`]).
     pub fn new(width: usize, device: &Device) -> Self {
         ValueHead {
             hidden: LinearConfig::new(width, width).init(device),
