@@ -220,6 +220,20 @@ fn bad_curricula_are_refused_at_load_time() {
             ),
             "dagger.pooled pools the corrections with the demonstrations",
         ),
+        (
+            SMALL.replace(
+                "dagger = { episodes = 8 }",
+                "dagger = { episodes = 8, label_budget = 0 }",
+            ),
+            "dagger.label_budget = 0 keeps no correction",
+        ),
+        (
+            SMALL.replace(
+                "dagger = { episodes = 8 }",
+                "dagger = { episodes = 8, handback = \"never\" }",
+            ),
+            "unknown variant `never`",
+        ),
     ];
     for (text, expected) in cases {
         let e = CurriculumSpec::from_toml(&text, "bad.toml", Path::new("."))

@@ -1,20 +1,36 @@
 //! DAgger's corrected rollouts (`recipes::dagger`) on the xs preset: with `labels =
 //! "takeover"` a round keeps only the takeovers of the very same rollouts — the straying steps
-//! that triggered each and the steps the teacher drove — as short episodes of their own.
+//! that triggered each and the steps the teacher drove — as short episodes of their own; with
+//! `handback = "subgoal"` a takeover lasts until the sub-goal is reached; `label_budget` keeps
+//! the round's first pieces that fit.
 
 use burn::tensor::Device;
 use praxis_core::data::Episode;
 use praxis_core::model::{HeadKind, ModelConfig, Policy, Tokenizer};
 use praxis_core::sim::Suite;
-use praxis_core::train::recipes::dagger::{self, DaggerOptions, Labels};
+use praxis_core::train::recipes::dagger::{self, DaggerOptions, Handback, Labels};
 
 fn round(policy: &Policy, tokenizer: &Tokenizer, labels: Labels) -> dagger::DaggerRound {
+    round_with(
+        policy,
+        tokenizer,
+        DaggerOptions {
+            labels,
+            ..DaggerOptions::default()
+        },
+    )
+}
+
+fn round_with(
+    policy: &Policy,
+    tokenizer: &Tokenizer,
+    options: DaggerOptions,
+) -> dagger::DaggerRound {
     let suite = Suite::builtin("goal").unwrap();
     let tasks = vec!["reach-purple".to_string(), "push-red-to-green".to_string()];
     let options = DaggerOptions {
         episodes: 4,
-        labels,
-        ..DaggerOptions::default()
+        ..options
     };
     dagger::collect(
         policy,
@@ -34,16 +50,21 @@ fn is_slice_of(part: &Episode, whole: &Episode) -> bool {
         .any(|start| whole.frames(start..start + part.len()) == *part)
 }
 
-#[test]
-fn takeover_labels_keep_only_the_corrected_parts_of_the_same_rollouts() {
+/// An untrained xs policy: it strays often, so the teacher takes over in every rollout.
+fn untrained() -> (Policy, Tokenizer) {
     let model = ModelConfig::preset("xs", HeadKind::Bins).unwrap();
     let tokenizer = Tokenizer::new(praxis_core::sim::vocabulary());
     let device = Device::flex();
-    // untrained: it strays often, so the teacher takes over in every rollout
     let policy = praxis_core::device::seeded(&device, 9, || {
         Policy::new(&model, tokenizer.vocab_size(), &device)
     })
     .unwrap();
+    (policy, tokenizer)
+}
+
+#[test]
+fn takeover_labels_keep_only_the_corrected_parts_of_the_same_rollouts() {
+    let (policy, tokenizer) = untrained();
     let every = round(&policy, &tokenizer, Labels::Every);
     let takeover = round(&policy, &tokenizer, Labels::Takeover);
 
@@ -78,4 +99,64 @@ fn takeover_labels_keep_only_the_corrected_parts_of_the_same_rollouts() {
         every.episodes.len(),
         takeover.episodes.len()
     );
+}
+
+#[test]
+fn a_subgoal_handback_finishes_the_subgoal_and_a_budget_keeps_the_first_pieces() {
+    let (policy, tokenizer) = untrained();
+    let options = |handback, labels, label_budget| DaggerOptions {
+        handback,
+        labels,
+        label_budget,
+        ..DaggerOptions::default()
+    };
+    let fixed = round_with(
+        &policy,
+        &tokenizer,
+        options(Handback::Steps, Labels::Takeover, None),
+    );
+    let whole = round_with(
+        &policy,
+        &tokenizer,
+        options(Handback::Subgoal, Labels::Every, None),
+    );
+    let subgoal = round_with(
+        &policy,
+        &tokenizer,
+        options(Handback::Subgoal, Labels::Takeover, None),
+    );
+
+    // Both tasks have one sub-goal, so once the teacher has taken over it drives to the end:
+    // each rollout's takeover is one piece, a tail of its episode, and the teacher completes
+    // the task in at least the rollouts where it had time to.
+    assert!(!subgoal.episodes.is_empty());
+    for part in &subgoal.episodes {
+        let rollout = whole.episodes.iter().find(|e| e.seed == part.seed).unwrap();
+        let tail = rollout.frames(rollout.len() - part.len()..rollout.len());
+        assert!(tail == *part, "seed {}: not the episode's tail", part.seed);
+        assert_eq!(part.success, rollout.success);
+    }
+    let seeds: std::collections::BTreeSet<u64> = subgoal.episodes.iter().map(|e| e.seed).collect();
+    assert_eq!(
+        seeds.len(),
+        subgoal.episodes.len(),
+        "one takeover a rollout"
+    );
+    assert!(subgoal.intervention_rate > fixed.intervention_rate);
+    assert!(subgoal.episodes.iter().all(|piece| piece.success));
+    // a fixed takeover hands back after 6 steps, so some rollouts need several
+    assert!(fixed.episodes.len() > subgoal.episodes.len());
+
+    // A budget keeps the leading pieces whose labels fit, and nothing else changes.
+    let first = subgoal.episodes[0].len();
+    let budget = first + subgoal.episodes[1].len() - 1;
+    let capped = round_with(
+        &policy,
+        &tokenizer,
+        options(Handback::Subgoal, Labels::Takeover, Some(budget)),
+    );
+    assert_eq!(capped.episodes.len(), 1);
+    assert_eq!(capped.labelled, first);
+    assert!(capped.episodes[0] == subgoal.episodes[0]);
+    assert_eq!(capped.intervention_rate, subgoal.intervention_rate);
 }

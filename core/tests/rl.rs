@@ -302,6 +302,41 @@ fn grpo_and_ppo_runs_train_through_the_trainer() {
 }
 
 #[test]
+fn a_pass_trains_on_every_signal_decision_of_a_round_once() {
+    let dir = tempfile::tempdir().unwrap();
+    record(dir.path(), 3);
+    let flex = device::open(Backend::Flex).unwrap();
+    let never = AtomicBool::new(false);
+    // the progress reward, so that the untrained policy's groups carry a signal
+    let covered = |draw: &str| {
+        let cfg = rl_config(
+            dir.path(),
+            "grpo",
+            &format!("reward = \"progress\"\ndraw = \"{draw}\"\n"),
+        );
+        let out = dir.path().join(draw);
+        train::train(&out, &cfg, &flex, &never, |_| {}).unwrap();
+        let metrics = RunDir::open(&out).unwrap().metrics().unwrap();
+        let rounds: Vec<(usize, usize)> = metrics
+            .iter()
+            .filter_map(|m| m.rl.as_ref().map(|r| (r.trained_on, r.signal_decisions)))
+            .collect();
+        assert_eq!(rounds.len(), 3, "{draw}");
+        rounds
+    };
+    // two updates of 8 random draws see at most 16 decisions of a round; a pass sees them all
+    for (trained_on, signal) in covered("sample") {
+        assert!(signal > 16 && trained_on <= 16, "{trained_on} of {signal}");
+    }
+    for (trained_on, signal) in covered("pass") {
+        assert!(
+            signal > 16 && trained_on == signal,
+            "{trained_on} of {signal}"
+        );
+    }
+}
+
+#[test]
 fn bad_rl_configs_are_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = |rl: &str, head: &str| {
@@ -328,6 +363,11 @@ fn bad_rl_configs_are_refused_in_one_line() {
             "method = \"grpo\"\nreward = \"distance\"",
             "unknown variant",
         ),
+        (
+            "method = \"dpo\"\ndraw = \"pass\"",
+            "rl.draw = \"pass\" is a GRPO and PPO setting",
+        ),
+        ("method = \"grpo\"\ndraw = \"all\"", "unknown variant"),
         ("method = \"grpo\"\nkl = -0.1", "rl.kl must be 0 or more"),
         (
             "method = \"dpo\"\nkl = 0.04",

@@ -320,6 +320,11 @@ impl CurriculumSpec {
                     "{at}: dagger.pooled pools the corrections with the demonstrations, so the stage needs both the 'imitation' and the 'dagger' signal"
                 ));
             }
+            if stage.dagger.label_budget == Some(0) {
+                return bad(format!(
+                    "{at}: dagger.label_budget = 0 keeps no correction; give at least 1 or leave it out"
+                ));
+            }
             if stage.signals.contains_key("replay") && i == 0 {
                 return bad(format!("{at}: 'replay' needs an earlier stage to replay"));
             }

@@ -10,9 +10,10 @@
 //! Optionally each update also keeps an imitation term on the run's demonstrations
 //! (`bc_weight`, on the batches of `[data]`), so the policy does not forget what it imitated.
 //!
-//! A round's updates all learn from the same rollouts; checkpoints are written at round
-//! boundaries, and a stop request (Ctrl-C) is honoured at the next one. GRPO and DPO runs
-//! resume bit for bit; PPO's value head is not saved (like the auxiliary heads), so a resumed
+//! A round's updates all learn from the same rollouts, each from `minibatch` decisions drawn
+//! at random or (`draw = "pass"`, GRPO and PPO) from its share of one pass over all of them;
+//! checkpoints are written at round boundaries, and a stop request (Ctrl-C) is honoured at the
+//! next one. GRPO and DPO runs resume bit for bit; PPO's value head is not saved (like the auxiliary heads), so a resumed
 //! PPO run restarts its critic from its seeded initialisation. Initial states are drawn from
 //! seeds `seed_base..`, disjoint from the suites' evaluation seeds.
 
@@ -21,6 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use rand::RngExt;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::device::ComputeDevice;
@@ -79,9 +81,14 @@ pub struct RlConfig {
     /// Updates per round (the run's `steps` counts updates).
     #[serde(default = "default_updates_per_round")]
     pub updates_per_round: u64,
-    /// Decisions per update (DPO: decisions of all its pairs, chosen and rejected).
+    /// Decisions per update (DPO: decisions of all its pairs, chosen and rejected) when
+    /// `draw = "sample"`.
     #[serde(default = "default_minibatch")]
     pub minibatch: usize,
+    /// How the updates take decisions from the round: `sample` (`minibatch` random draws
+    /// each) or `pass` (one pass over every signal-carrying decision). GRPO and PPO.
+    #[serde(default)]
+    pub draw: Draw,
     /// Actions of each sampled chunk executed before re-planning.
     #[serde(default = "default_execute_steps")]
     pub execute_steps: usize,
@@ -190,6 +197,12 @@ impl RlConfig {
                     .into(),
             );
         }
+        if self.method == RlMethod::Dpo && self.draw != Draw::Sample {
+            return Err(format!(
+                "rl.draw = \"{}\" is a GRPO and PPO setting; DPO draws preference pairs",
+                self.draw.name()
+            ));
+        }
         if !(self.clip > 0.0 && self.clip < 1.0) {
             return Err("rl.clip must be in (0, 1)".into());
         }
@@ -258,6 +271,34 @@ impl RlConfig {
     }
 }
 
+/// How a round's updates take their decisions from its rollouts (GRPO and PPO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Draw {
+    /// Each update draws `minibatch` decisions at random, with replacement (GRPO: a rollout,
+    /// then one of its decisions, so every rollout weighs the same; PPO: any decision). A
+    /// round's updates then see a fraction of what its rollouts did: 16 updates of 64 draws
+    /// touch about a fifth of a `long` round's ~4,700 signal-carrying decisions.
+    #[default]
+    Sample,
+    /// The round's updates make one pass over every decision that carries a signal, shuffled
+    /// and split evenly among them, so each is used exactly once, as GRPO (DeepSeekMath), DAPO
+    /// and SimpleVLA-RL use a batch of rollouts; `minibatch` is then not used. Every decision
+    /// weighs the same (a longer rollout weighs more, DAPO's token-level average). An update
+    /// then costs about as many decisions as a round holds over `updates_per_round`.
+    Pass,
+}
+
+impl Draw {
+    /// The name in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Draw::Sample => "sample",
+            Draw::Pass => "pass",
+        }
+    }
+}
+
 /// What one round's rollouts did, logged with the round's last update.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoundMetrics {
@@ -279,6 +320,14 @@ pub struct RoundMetrics {
     pub groups_used: usize,
     /// Seconds spent on rollouts.
     pub rollout_s: f64,
+    /// Distinct decisions the round's updates learned from, of the `signal_decisions` that
+    /// carried a signal (GRPO and PPO; 0 for DPO, which draws pairs): what `draw` covers.
+    #[serde(default)]
+    pub trained_on: usize,
+    /// Decisions that carried a learning signal (GRPO: those of groups with mixed outcomes;
+    /// PPO: all).
+    #[serde(default)]
+    pub signal_decisions: usize,
 }
 
 /// What a round gives the updates to learn from.
@@ -420,7 +469,11 @@ pub fn run(
                 (Experience::Pairs(trajectories, pairs), n)
             }
         };
-        let metrics = RoundMetrics {
+        let signal_decisions = match &experience {
+            Experience::Advantaged { decisions, .. } => decisions.len(),
+            Experience::Pairs(..) => 0,
+        };
+        let mut metrics = RoundMetrics {
             round,
             rollouts: stats.rollouts,
             success_rate: stats.success_rate,
@@ -429,9 +482,21 @@ pub fn run(
             decisions: stats.decisions,
             groups_used,
             rollout_s: started.elapsed().as_secs_f64(),
+            trained_on: 0,
+            signal_decisions,
         };
+        let mut used = vec![false; signal_decisions];
         let mut draw = step_rng(config.seed, round, DRAW_STREAM);
         let end = ((round + 1) * per_round).min(config.steps);
+        let first = step;
+        let pass = match (&experience, rl.draw) {
+            (Experience::Advantaged { decisions, .. }, Draw::Pass) => {
+                let mut order: Vec<usize> = (0..decisions.len()).collect();
+                order.shuffle(&mut draw);
+                Some(order)
+            }
+            _ => None,
+        };
         let updates_started = Instant::now();
         let mut last = None;
         while step < end {
@@ -450,16 +515,25 @@ pub fn run(
                 batch,
                 weight: rl.bc_weight,
             });
-            let outcome = if experience.is_empty() {
+            // this update's share of the pass: the k-th of `end - first` even slices
+            let share = pass.as_ref().map(|order| {
+                let (k, n, u) = ((step - first) as usize, order.len(), (end - first) as usize);
+                &order[k * n / u..(k + 1) * n / u]
+            });
+            let outcome = if experience.is_empty() || share.is_some_and(<[usize]>::is_empty) {
                 bad.skipped += 1;
                 None
             } else {
+                let picked = pick_decisions(&experience, rl, &mut draw, share);
+                for &i in picked.iter().flatten() {
+                    used[i] = true;
+                }
                 match update(
                     ctx,
                     &mut learner,
                     &experience,
                     &policy,
-                    &mut draw,
+                    (&mut draw, picked.as_deref()),
                     lr,
                     imitation,
                 ) {
@@ -485,6 +559,7 @@ pub fn run(
                 if round_end {
                     let updates_s = updates_started.elapsed().as_secs_f64();
                     line.update_ms = updates_s * 1e3 / (end - round * per_round).max(1) as f64;
+                    metrics.trained_on = used.iter().filter(|&&u| u).count();
                     line.rl = Some(metrics.clone());
                 }
                 run.append_metrics(&line)?;
@@ -509,13 +584,44 @@ pub fn run(
     })
 }
 
-/// One update on a round's experience.
+/// The decisions an update of an advantaged experience learns from: `share` (its slice of a
+/// pass over the round) when given, else `minibatch` drawn at random (GRPO: a rollout, then
+/// one of its decisions); `None` for preference pairs, which [`update`] draws itself.
+fn pick_decisions(
+    experience: &Experience,
+    rl: &RlConfig,
+    draw: &mut impl rand::Rng,
+    share: Option<&[usize]>,
+) -> Option<Vec<usize>> {
+    let Experience::Advantaged {
+        decisions, spans, ..
+    } = experience
+    else {
+        return None;
+    };
+    let mut pick =
+        |n: usize, k: usize| -> Vec<usize> { (0..k).map(|_| draw.random_range(0..n)).collect() };
+    Some(match (share, spans) {
+        (Some(share), _) => share.to_vec(),
+        (None, Some(spans)) => pick(spans.len(), rl.minibatch)
+            .into_iter()
+            .map(|t| {
+                let (start, len) = spans[t];
+                start + pick(len, 1)[0]
+            })
+            .collect(),
+        (None, None) => pick(decisions.len(), rl.minibatch),
+    })
+}
+
+/// One update on a round's experience: on the `picked` decisions ([`pick_decisions`]) of an
+/// advantaged experience, or on preference pairs drawn here.
 fn update(
     ctx: &RlRun<'_>,
     learner: &mut Learner,
     experience: &Experience,
     policy: &Policy,
-    draw: &mut impl rand::Rng,
+    (draw, picked): (&mut impl rand::Rng, Option<&[usize]>),
     lr: f64,
     imitation: Option<Imitation<'_>>,
 ) -> Result<crate::train::StepOutcome> {
@@ -524,20 +630,10 @@ fn update(
         |n: usize, k: usize| -> Vec<usize> { (0..k).map(|_| draw.random_range(0..n)).collect() };
     match experience {
         Experience::Advantaged {
-            decisions,
-            returns,
-            spans,
+            decisions, returns, ..
         } => {
-            let picked: Vec<usize> = match spans {
-                Some(spans) => pick(spans.len(), rl.minibatch)
-                    .into_iter()
-                    .map(|t| {
-                        let (start, len) = spans[t];
-                        start + pick(len, 1)[0]
-                    })
-                    .collect(),
-                None => pick(decisions.len(), rl.minibatch),
-            };
+            let picked =
+                picked.ok_or_else(|| Error::invalid("an advantaged update needs its decisions"))?;
             let chosen: Vec<&Decision> = picked.iter().map(|&i| &decisions[i]).collect();
             let (batch, actions, mask) = rollouts::update_inputs(policy, tokenizer, &chosen)?;
             let old: Vec<f32> = chosen

@@ -13,6 +13,12 @@
 //! in which the expert labels only what it corrects). The second spends teacher labels only on
 //! the policy's mistakes, so a fixed label budget buys corrections from many more rollouts.
 //!
+//! When the teacher hands the controls back is a choice (`handback`): after a fixed
+//! `takeover_steps`, or once it has completed the sub-goal it took over in (HG-DAgger's expert
+//! keeps control until the novice can go on; RaC's interventions finish the sub-task), so every
+//! takeover shows a whole recovery. `label_budget` caps a round's labelled samples, keeping
+//! the rollouts' pieces in order while they fit, for comparisons at equal teacher labels.
+//!
 //! How the labels are trained on is a choice too (`pooled`): by default the corrections are
 //! a signal of their own, drawn at the stage's `dagger` weight however few they are; pooled,
 //! they join the demonstrations in one set, each sample equally likely, as in the papers.
@@ -40,6 +46,21 @@ pub enum Labels {
     Takeover,
 }
 
+/// When the teacher, having taken over, gives the controls back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Handback {
+    /// After a fixed `takeover_steps`.
+    #[default]
+    Steps,
+    /// Once the sub-goal it took over in is reached (or the episode ends): every takeover
+    /// recovers from the state the policy strayed to *and* completes that sub-goal, as
+    /// HG-DAgger's expert keeps the controls until the novice is back where it can go on and
+    /// RaC's interventions finish the sub-task. A short fixed takeover shows the first steps of
+    /// a recovery, never where it leads; on a push that is a fraction of the skill.
+    Subgoal,
+}
+
 /// How corrected rollouts are collected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -53,8 +74,15 @@ pub struct DaggerOptions {
     pub stray_distance: f32,
     /// Straying steps in a row before the teacher takes over.
     pub takeover_after: u32,
-    /// Steps the teacher keeps the controls once it has taken over.
+    /// Steps the teacher keeps the controls once it has taken over (`handback = "steps"`).
     pub takeover_steps: u32,
+    /// When the teacher gives the controls back.
+    pub handback: Handback,
+    /// At most this many labelled samples a round (none: no limit): the round's rollouts'
+    /// labelled pieces are kept in rollout order (tasks round-robin) while they fit, so a
+    /// comparison at an equal number of teacher labels holds by construction, whatever a
+    /// takeover's length.
+    pub label_budget: Option<usize>,
     /// Roll out only the stage's tasks in the success band (measured at 10–90% at the last
     /// gate evaluation; all of them before the first or when none is in it), so corrections
     /// land where the policy fails, not on tasks it already solves every time.
@@ -77,6 +105,8 @@ impl Default for DaggerOptions {
             stray_distance: 0.6,
             takeover_after: 3,
             takeover_steps: 6,
+            handback: Handback::Steps,
+            label_budget: None,
             success_band: false,
             labels: Labels::Every,
             pooled: false,
@@ -104,7 +134,10 @@ struct Rollout {
     episode: Episode,
     done: bool,
     straying: u32,
+    /// Steps the teacher still drives (`Steps`), or `u32::MAX` until the sub-goal of index
+    /// `takeover_goal` is passed (`Subgoal`); 0 when the policy drives.
     teacher_left: u32,
+    takeover_goal: usize,
     teacher_steps: usize,
     /// Per frame: part of a takeover (the straying steps before it, or teacher-driven).
     takeover: Vec<bool>,
@@ -148,6 +181,7 @@ pub fn collect(
                 done: false,
                 straying: 0,
                 teacher_left: 0,
+                takeover_goal: 0,
                 teacher_steps: 0,
                 takeover: Vec::new(),
             })
@@ -184,7 +218,7 @@ pub fn collect(
     let teacher_steps: usize = rollouts.iter().map(|r| r.teacher_steps).sum();
     let successes = rollouts.iter().filter(|r| r.episode.success).count();
     let success_rate = successes as f64 / rollouts.len() as f64;
-    let episodes: Vec<Episode> = match options.labels {
+    let pieces: Vec<Episode> = match options.labels {
         Labels::Every => rollouts.into_iter().map(|r| r.episode).collect(),
         Labels::Takeover => rollouts
             .iter()
@@ -195,12 +229,28 @@ pub fn collect(
             })
             .collect(),
     };
+    let episodes = within_budget(pieces, options.label_budget);
     Ok(DaggerRound {
         intervention_rate: teacher_steps as f64 / steps.max(1) as f64,
         success_rate,
         labelled: episodes.iter().map(Episode::len).sum(),
         episodes,
     })
+}
+
+/// The leading `pieces` whose frames add up to at most `budget` (all without one).
+fn within_budget(pieces: Vec<Episode>, budget: Option<usize>) -> Vec<Episode> {
+    let Some(budget) = budget else {
+        return pieces;
+    };
+    let mut used = 0;
+    pieces
+        .into_iter()
+        .take_while(|piece| {
+            used += piece.len();
+            used <= budget
+        })
+        .collect()
 }
 
 /// The maximal ranges of consecutive `true`s.
@@ -218,6 +268,11 @@ fn runs_of_true(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
         }
     }
     runs
+}
+
+/// Index of the sub-goal `env`'s episode is at (0 before a reset).
+fn progress_index(env: &Env) -> usize {
+    env.progress().map_or(0, |p| p.index())
 }
 
 /// Labels the current state with the teacher's action, executes the policy's or (when it has
@@ -245,7 +300,11 @@ fn step_with_teacher(
             rollout.straying = 0;
         }
         if rollout.straying >= options.takeover_after {
-            rollout.teacher_left = options.takeover_steps;
+            rollout.teacher_left = match options.handback {
+                Handback::Steps => options.takeover_steps,
+                Handback::Subgoal => u32::MAX,
+            };
+            rollout.takeover_goal = progress_index(&rollout.env);
             // the straying steps that led here belong to the takeover (this one is the last)
             let n = rollout.takeover.len();
             let before = (rollout.straying as usize).saturating_sub(1).min(n);
@@ -255,7 +314,9 @@ fn step_with_teacher(
     }
     rollout.takeover.push(rollout.teacher_left > 0);
     let executed = if rollout.teacher_left > 0 {
-        rollout.teacher_left -= 1;
+        if rollout.teacher_left != u32::MAX {
+            rollout.teacher_left -= 1;
+        }
         rollout.teacher_steps += 1;
         label.clone()
     } else {
@@ -265,6 +326,9 @@ fn step_with_teacher(
     crate::data::record::push_frame(ep, &rollout.obs, &label, &info);
     let result = rollout.env.step(&executed)?;
     rollout.obs = result.obs;
+    if rollout.teacher_left == u32::MAX && progress_index(&rollout.env) > rollout.takeover_goal {
+        rollout.teacher_left = 0;
+    }
     if result.terminated || result.truncated {
         rollout.done = true;
         ep.success = result.terminated;
