@@ -3,7 +3,7 @@
 Usage (from the repository root): python3 docs/results/jobs/compare_to_table.py runs/full-jobs2/recipes.json
 """
 import json,sys
-ref={(r['run'],r['seed']):r for r in json.load(open('docs/results/recipes-full.json'))}
+ref={(r['run'],r['seed']):r for r in json.load(open('docs/results/recipes-full/v4-table.json'))}
 new=json.load(open(sys.argv[1]))
 same=0;tot=0;tt=0
 for r in new:

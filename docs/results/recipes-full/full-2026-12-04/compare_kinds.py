@@ -8,7 +8,7 @@ import json,glob,sys,os
 root='docs/results'
 here_dir=sys.argv[1]
 def load_json(p): return {(r['run'],r['seed']):r for r in json.load(open(p))}
-table=load_json(f'{root}/recipes-full.json')
+table=load_json(f'{root}/recipes-full/v4-table.json')
 kindA=load_json(f'{root}/jobs/full-jobs2.json')
 b={}
 for f in glob.glob(f'{root}/recipes-full/rerun-2026-12-02b/*/seed-*/result.json'):
@@ -18,7 +18,7 @@ if here_dir.endswith('.json'):  # a report's recipes.json, e.g. this directory's
     here=load_json(here_dir)
 for f in glob.glob(f'{here_dir}/*/seed-*/result.json'):
     r=json.load(open(f)); here[(r['run'],r['seed'])]=r
-order=[(r['run'],r['seed']) for r in json.load(open(f'{root}/recipes-full.json'))]
+order=[(r['run'],r['seed']) for r in json.load(open(f'{root}/recipes-full/v4-table.json'))]
 def succ(d,k,t):
     r=d.get(k)
     if not r: return None
