@@ -279,7 +279,12 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/report/recipes.toml");
         let protocol = Protocol::load(&path).unwrap();
         let headline = |name: &str| protocol.find(name).map(|r| r.seeds.len());
-        for name in ["goal-dagger-50", "long-dagger-150", "long-grpo", "arm4-lora"] {
+        for name in [
+            "goal-dagger-50",
+            "long-dagger-150",
+            "long-grpo",
+            "arm4-lora",
+        ] {
             assert_eq!(headline(name), Some(3), "{name}");
         }
     }
