@@ -34,9 +34,9 @@ pub struct ReportArgs {
     /// when their config, curriculum or eval targets changed since).
     #[arg(long)]
     pub out: PathBuf,
-    /// A quarter of every stage budget (curriculum), or 7% of every run's updates (and
-    /// of its curriculum's evaluation and correction intervals) and only its first seed
-    /// (recipes).
+    /// A quarter of every stage budget (curriculum), or 7% of every run's updates (and of
+    /// its curriculum's evaluation interval; each stage keeps its number of corrected rounds)
+    /// and only its first seed (recipes).
     #[arg(long, conflicts_with = "scale")]
     pub quick: bool,
     /// Every stage budget × this factor (default 1: the curriculum's own budgets).

@@ -38,18 +38,24 @@ fn scaled_config(
     config
 }
 
-/// A curriculum at `budget`: stage budgets, the evaluation interval and the corrected rounds'
-/// interval scaled (a stage still spans at least one evaluation interval) and the seed
-/// replaced; a stage leaves at its gate, or at its budget (never waiting for a person).
+/// A curriculum at `budget`: stage budgets and the evaluation interval scaled, the seed
+/// replaced, and the corrected rounds spread over the scaled stage so that it holds as many as
+/// the stage as written; a stage leaves at its gate, or at its budget (never waiting for a
+/// person), and its gate is measured at its end whatever the interval. So two runs of equal
+/// updates and teacher labels as written stay equal at any budget.
 fn scaled_curriculum(mut spec: CurriculumSpec, seed: u64, budget: Budget) -> CurriculumSpec {
     let scale = |n: u64| ((n as f64 * budget.scale).round() as u64).max(1);
     spec.seed = seed;
     spec.eval_every = scale(spec.eval_every);
     for stage in &mut spec.stages {
-        stage.dagger_every = scale(stage.dagger_every);
+        let written = stage.gate.budget;
         stage.gate.on_budget = "advance".into();
-        stage.gate.budget = ((stage.gate.budget as f64 * budget.scale).round() as u64)
-            .max(spec.eval_every.min(stage.gate.budget));
+        stage.gate.budget = scale(written);
+        if stage.gate.budget != written {
+            // rounds start at the stage's updates 0, every, 2·every, … before its budget
+            let rounds = written.div_ceil(stage.dagger_every.max(1));
+            stage.dagger_every = stage.gate.budget.div_ceil(rounds).max(1);
+        }
     }
     spec
 }
@@ -207,4 +213,71 @@ fn teacher_labels(run_dir: &Path) -> Result<usize> {
         frames += dataset.len();
     }
     Ok(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::report::protocol::Budget;
+
+    fn protocol_curriculum(name: &str) -> CurriculumSpec {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../assets/report/curricula")
+            .join(name);
+        CurriculumSpec::load(&path).unwrap()
+    }
+
+    /// Corrected rounds a stage of `budget` updates runs, one every `every` from its update 0.
+    fn rounds(budget: u64, every: u64) -> u64 {
+        (0..budget).filter(|u| u.is_multiple_of(every)).count() as u64
+    }
+
+    #[test]
+    fn a_quick_budget_keeps_the_number_of_corrected_rounds() {
+        for name in ["goal-dagger-50.toml", "long-dagger-150.toml"] {
+            let written = protocol_curriculum(name);
+            for budget in [Budget::QUICK, Budget::FULL] {
+                let scaled = scaled_curriculum(written.clone(), 7, budget);
+                for (w, s) in written.stages.iter().zip(&scaled.stages) {
+                    assert_eq!(
+                        rounds(s.gate.budget, s.dagger_every),
+                        rounds(w.gate.budget, w.dagger_every),
+                        "{name}, stage {}, scale {}",
+                        w.name,
+                        budget.scale
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_quick_budget_keeps_dagger_and_its_baseline_at_equal_updates() {
+        let total = |spec: &CurriculumSpec| spec.stages.iter().map(|s| s.gate.budget).sum::<u64>();
+        for (dagger, imitation) in [
+            ("goal-dagger-50.toml", "goal-imitation-100.toml"),
+            ("long-dagger-150.toml", "long-imitation-300.toml"),
+        ] {
+            let (dagger, imitation) = (protocol_curriculum(dagger), protocol_curriculum(imitation));
+            assert_eq!(total(&dagger), total(&imitation), "as written");
+            let quick = |spec: &CurriculumSpec| scaled_curriculum(spec.clone(), 0, Budget::QUICK);
+            assert_eq!(total(&quick(&dagger)), total(&quick(&imitation)));
+        }
+    }
+
+    #[test]
+    fn the_full_budget_leaves_a_curriculum_as_written_but_its_seed() {
+        let written = protocol_curriculum("long-dagger-150.toml");
+        let scaled = scaled_curriculum(written.clone(), 7, Budget::FULL);
+        assert_eq!(scaled.seed, 7);
+        assert_eq!(scaled.eval_every, written.eval_every);
+        for (w, s) in written.stages.iter().zip(&scaled.stages) {
+            assert_eq!(
+                (s.gate.budget, s.dagger_every),
+                (w.gate.budget, w.dagger_every)
+            );
+        }
+    }
 }
