@@ -234,6 +234,20 @@ fn bad_curricula_are_refused_at_load_time() {
             ),
             "unknown variant `never`",
         ),
+        (
+            SMALL.replace(
+                "dagger = { episodes = 8 }",
+                "dagger = { episodes = 8, takeover_after = 0 }",
+            ),
+            "dagger.takeover_after = 0 would hand the teacher every step",
+        ),
+        (
+            SMALL.replace(
+                "dagger = { episodes = 8 }",
+                "dagger = { episodes = 8, execute_steps = 2 }",
+            ),
+            "dagger.execute_steps = 2 differs from constraints.embodiment.execute_steps = 4",
+        ),
     ];
     for (text, expected) in cases {
         let e = CurriculumSpec::from_toml(&text, "bad.toml", Path::new("."))

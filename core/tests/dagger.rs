@@ -2,7 +2,7 @@
 //! "takeover"` a round keeps only the takeovers of the very same rollouts — the straying steps
 //! that triggered each and the steps the teacher drove — as short episodes of their own; with
 //! `handback = "subgoal"` a takeover lasts until the sub-goal is reached; `label_budget` keeps
-//! the round's first pieces that fit.
+//! the round's first pieces that fit (of a first piece that does not, its first frames).
 
 use burn::tensor::Device;
 use praxis_core::data::Episode;
@@ -159,4 +159,30 @@ fn a_subgoal_handback_finishes_the_subgoal_and_a_budget_keeps_the_first_pieces()
     assert_eq!(capped.labelled, first);
     assert!(capped.episodes[0] == subgoal.episodes[0]);
     assert_eq!(capped.intervention_rate, subgoal.intervention_rate);
+
+    // A budget below the first piece keeps that piece's first frames, not nothing.
+    let short = round_with(
+        &policy,
+        &tokenizer,
+        options(Handback::Subgoal, Labels::Takeover, Some(first - 1)),
+    );
+    assert_eq!(short.labelled, first - 1);
+    assert!(short.episodes[0] == subgoal.episodes[0].frames(0..first - 1));
+}
+
+#[test]
+fn a_zero_step_takeover_labels_the_straying_but_leaves_the_policy_driving() {
+    let (policy, tokenizer) = untrained();
+    let zero = round_with(
+        &policy,
+        &tokenizer,
+        DaggerOptions {
+            takeover_steps: 0,
+            labels: Labels::Takeover,
+            ..DaggerOptions::default()
+        },
+    );
+    assert_eq!(zero.intervention_rate, 0.0);
+    // the straying steps before each would-be takeover are still labelled
+    assert!(zero.labelled > 0);
 }

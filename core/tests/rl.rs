@@ -337,6 +337,36 @@ fn a_pass_trains_on_every_signal_decision_of_a_round_once() {
 }
 
 #[test]
+fn a_pass_with_fewer_decisions_than_updates_skips_none() {
+    let dir = tempfile::tempdir().unwrap();
+    record(dir.path(), 3);
+    let flex = device::open(Backend::Flex).unwrap();
+    let never = AtomicBool::new(false);
+    // one round of 150 updates over the few dozen decisions of 2 starts × 3 rollouts
+    let mut cfg = rl_config(
+        dir.path(),
+        "grpo",
+        "reward = \"progress\"\ndraw = \"pass\"\n",
+    );
+    cfg.steps = 150;
+    cfg.checkpoint_every = 150;
+    cfg.log_every = 150;
+    cfg.rl.as_mut().unwrap().updates_per_round = 150;
+    let out = dir.path().join("pass");
+    train::train(&out, &cfg, &flex, &never, |_| {}).unwrap();
+    let metrics = RunDir::open(&out).unwrap().metrics().unwrap();
+    let last = metrics.last().unwrap();
+    let round = last.rl.as_ref().unwrap();
+    assert!(
+        round.signal_decisions > 0 && round.signal_decisions < 150,
+        "{} signal decisions",
+        round.signal_decisions
+    );
+    assert_eq!(round.trained_on, round.signal_decisions);
+    assert_eq!(last.skipped, 0, "every update took a decision");
+}
+
+#[test]
 fn bad_rl_configs_are_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let text = |rl: &str, head: &str| {

@@ -39,7 +39,8 @@ pub struct ReportArgs {
     /// and only its first seed (recipes).
     #[arg(long, conflicts_with = "scale")]
     pub quick: bool,
-    /// Every stage budget × this factor (default 1: the curriculum's own budgets).
+    /// Every stage budget × this factor (default 1: the curriculum's own budgets); with
+    /// `--recipes`, every run's updates and curricula's evaluation interval, and every seed.
     #[arg(long)]
     pub scale: Option<f64>,
     /// With `--recipes`: only these runs (comma-separated names) and the runs they start

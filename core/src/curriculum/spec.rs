@@ -320,6 +320,18 @@ impl CurriculumSpec {
                     "{at}: dagger.pooled pools the corrections with the demonstrations, so the stage needs both the 'imitation' and the 'dagger' signal"
                 ));
             }
+            if stage.dagger.takeover_after == 0 {
+                return bad(format!(
+                    "{at}: dagger.takeover_after = 0 would hand the teacher every step; give at least 1"
+                ));
+            }
+            let execute = stage.constraints.embodiment.execute_steps;
+            if stage.dagger.execute_steps != execute {
+                return bad(format!(
+                    "{at}: dagger.execute_steps = {} differs from constraints.embodiment.execute_steps = {execute}, which corrected rounds use; set that one",
+                    stage.dagger.execute_steps
+                ));
+            }
             if stage.dagger.label_budget == Some(0) {
                 return bad(format!(
                     "{at}: dagger.label_budget = 0 keeps no correction; give at least 1 or leave it out"

@@ -63,6 +63,7 @@ impl<'a> Plan<'a> {
         }
         let mut pairs: Vec<Pair<'a>> = Vec::new();
         for (run, digest) in protocol.runs.iter().zip(fingerprints(protocol)?) {
+            let digest = scaled_digest(&digest, run, budget);
             for &seed in budget.seeds(run) {
                 let source = run.init_from.as_ref().map(|from| {
                     pairs
@@ -151,6 +152,22 @@ impl<'a> Plan<'a> {
     }
 }
 
+/// How [`super::train`] scales a curriculum at a budget other than the full one, as a number
+/// to raise when that rule changes. 2 (2026-12-06): stage boundaries scaled cumulatively, each
+/// stage keeping its number of corrected rounds (1: each stage at least one evaluation
+/// interval, the correction interval scaled on its own).
+const CURRICULUM_SCALING: u32 = 2;
+
+/// A run's fingerprint at `budget`: as it is at the full budget, where nothing is scaled; a
+/// curriculum's, at another, with the scaling rule's version, so a report directory trained
+/// under an earlier rule is refused rather than continued under this one.
+fn scaled_digest(digest: &str, run: &RunSpec, budget: Budget) -> String {
+    match run.curriculum.is_some() && budget.scale != 1.0 {
+        true => format!("{digest}-s{CURRICULUM_SCALING}"),
+        false => digest.to_string(),
+    }
+}
+
 /// The result at `path` if that (run, seed) has finished, refused when it was trained at
 /// another budget (a report directory holds one budget) or from files whose fingerprint is not
 /// `digest` any more.
@@ -234,6 +251,23 @@ mod tests {
         started_from(&stopped, "cccc").unwrap();
         started_from(&stopped, "cccc").unwrap();
         assert!(started_from(&stopped, "dddd").is_err());
+    }
+
+    /// A curriculum run's fingerprint names the scaling rule at any budget but the full one,
+    /// where nothing is scaled; a config run's never does.
+    #[test]
+    fn a_scaled_curriculums_fingerprint_names_the_scaling_rule() {
+        let mut protocol = crate::report::fixtures::protocol();
+        let config = protocol.runs[0].clone();
+        protocol.runs[0].config = None;
+        protocol.runs[0].curriculum = Some("c.toml".into());
+        let curriculum = &protocol.runs[0];
+        assert_eq!(scaled_digest("ab", curriculum, Budget::FULL), "ab");
+        assert_eq!(
+            scaled_digest("ab", curriculum, Budget::QUICK),
+            format!("ab-s{CURRICULUM_SCALING}")
+        );
+        assert_eq!(scaled_digest("ab", &config, Budget::QUICK), "ab");
     }
 
     /// A plan reads what has finished once (in protocol order, with the count still to

@@ -38,26 +38,42 @@ fn scaled_config(
     config
 }
 
-/// A curriculum at `budget`: stage budgets and the evaluation interval scaled, the seed
-/// replaced, and the corrected rounds spread over the scaled stage so that it holds as many as
-/// the stage as written; a stage leaves at its gate, or at its budget (never waiting for a
-/// person), and its gate is measured at its end whatever the interval. So two runs of equal
-/// updates and teacher labels as written stay equal at any budget.
+/// A curriculum at `budget`: the evaluation interval and the stages' boundaries scaled (each
+/// stage's end where the written curriculum's end falls, scaled, so two curricula of equal
+/// updates stay equal while every stage keeps at least the one update it is given), the seed
+/// replaced, and each stage's corrected rounds spread over its scaled budget so that it holds
+/// as many as the stage as written, or as near as a whole interval allows (as many as it has
+/// updates, when it has fewer); a stage leaves at its gate, or at its budget (never waiting
+/// for a person), and its gate is measured at its end whatever the interval.
 fn scaled_curriculum(mut spec: CurriculumSpec, seed: u64, budget: Budget) -> CurriculumSpec {
     let scale = |n: u64| ((n as f64 * budget.scale).round() as u64).max(1);
     spec.seed = seed;
     spec.eval_every = scale(spec.eval_every);
+    let (mut written_end, mut scaled_end) = (0, 0);
     for stage in &mut spec.stages {
         let written = stage.gate.budget;
+        written_end += written;
+        let end = scale(written_end).max(scaled_end + 1);
+        stage.gate.budget = end - scaled_end;
+        scaled_end = end;
         stage.gate.on_budget = "advance".into();
-        stage.gate.budget = scale(written);
         if stage.gate.budget != written {
-            // rounds start at the stage's updates 0, every, 2·every, … before its budget
             let rounds = written.div_ceil(stage.dagger_every.max(1));
-            stage.dagger_every = stage.gate.budget.div_ceil(rounds).max(1);
+            stage.dagger_every = interval_for_rounds(stage.gate.budget, rounds);
         }
     }
     spec
+}
+
+/// The interval at which a stage of `budget` updates, with a round at its updates 0, every,
+/// 2·every, …, holds `rounds` rounds (or as close to it as any interval comes).
+fn interval_for_rounds(budget: u64, rounds: u64) -> u64 {
+    (1..=budget.max(1))
+        .min_by_key(|&every| {
+            let got = budget.div_ceil(every);
+            (got.abs_diff(rounds), every.abs_diff(budget / rounds.max(1)))
+        })
+        .unwrap_or(1)
 }
 
 /// Trains `run`'s `seed` in `dir` (resuming what a stopped call left there), from `init`
@@ -264,6 +280,51 @@ mod tests {
             assert_eq!(total(&dagger), total(&imitation), "as written");
             let quick = |spec: &CurriculumSpec| scaled_curriculum(spec.clone(), 0, Budget::QUICK);
             assert_eq!(total(&quick(&dagger)), total(&quick(&imitation)));
+        }
+    }
+
+    #[test]
+    fn any_scale_keeps_a_stages_rounds_and_a_curriculums_updates() {
+        let spec = |stages: &[(u64, u64)]| {
+            let mut spec = protocol_curriculum("goal-dagger-50.toml");
+            let template = spec.stages[1].clone();
+            spec.stages = stages
+                .iter()
+                .map(|&(budget, every)| {
+                    let mut stage = template.clone();
+                    stage.gate.budget = budget;
+                    stage.dagger_every = every;
+                    stage
+                })
+                .collect();
+            spec
+        };
+        let total = |spec: &CurriculumSpec| spec.stages.iter().map(|s| s.gate.budget).sum::<u64>();
+        for scale in [0.01, 0.07, 0.25, 0.5] {
+            let budget = Budget {
+                scale,
+                first_seed_only: false,
+            };
+            // 600 updates with 12 rounds every 50, in one stage or in two of 300
+            let one = scaled_curriculum(spec(&[(600, 50)]), 0, budget);
+            let two = scaled_curriculum(spec(&[(300, 50), (300, 50)]), 0, budget);
+            assert_eq!(total(&one), total(&two), "scale {scale}");
+            let stage = &one.stages[0];
+            // 12 in 6 updates is 6; in 42 no whole interval gives 12 (4: 11, 3: 14), so the
+            // nearest count, within a tenth
+            let want = 12.min(stage.gate.budget);
+            let got = rounds(stage.gate.budget, stage.dagger_every);
+            assert!(
+                got.abs_diff(want) * 10 <= want,
+                "scale {scale}: {got} rounds"
+            );
+            if scale < 0.02 {
+                continue; // 50 × 0.01 rounds to 1, and a stage keeps at least one update
+            }
+            // stages of 50 + 50 against one of 100
+            let split = scaled_curriculum(spec(&[(50, 10), (50, 10)]), 0, budget);
+            let whole = scaled_curriculum(spec(&[(100, 10)]), 0, budget);
+            assert_eq!(total(&split), total(&whole), "scale {scale}");
         }
     }
 

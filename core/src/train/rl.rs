@@ -82,7 +82,8 @@ pub struct RlConfig {
     #[serde(default = "default_updates_per_round")]
     pub updates_per_round: u64,
     /// Decisions per update (DPO: decisions of all its pairs, chosen and rejected) when
-    /// `draw = "sample"`.
+    /// `draw = "sample"`; with either draw, PPO's value estimates of a round's decisions are
+    /// made this many at a time.
     #[serde(default = "default_minibatch")]
     pub minibatch: usize,
     /// How the updates take decisions from the round: `sample` (`minibatch` random draws
@@ -283,9 +284,11 @@ pub enum Draw {
     Sample,
     /// The round's updates make one pass over every decision that carries a signal, shuffled
     /// and split evenly among them, so each is used exactly once, as GRPO (DeepSeekMath), DAPO
-    /// and SimpleVLA-RL use a batch of rollouts; `minibatch` is then not used. Every decision
-    /// weighs the same (a longer rollout weighs more, DAPO's token-level average). An update
-    /// then costs about as many decisions as a round holds over `updates_per_round`.
+    /// and SimpleVLA-RL use a batch of rollouts; `minibatch` then sizes only PPO's value
+    /// estimates. Every decision weighs the same (a longer rollout weighs more, DAPO's
+    /// token-level average). An update then costs about as many decisions as a round holds over
+    /// `updates_per_round` (so few updates a round make large batches); a round with fewer
+    /// decisions than updates gives each update one, in turn.
     Pass,
 }
 
@@ -515,20 +518,21 @@ pub fn run(
                 batch,
                 weight: rl.bc_weight,
             });
-            // this update's share of the pass: the k-th of `end - first` even slices
+            // this update's share of the pass: the k-th of `end - first` even slices, or,
+            // when the round has fewer decisions than updates, one decision in turn
             let share = pass.as_ref().map(|order| {
                 let (k, n, u) = ((step - first) as usize, order.len(), (end - first) as usize);
-                &order[k * n / u..(k + 1) * n / u]
+                match n < u {
+                    true => &order[(k % n.max(1)).min(n)..(k % n.max(1) + 1).min(n)],
+                    false => &order[k * n / u..(k + 1) * n / u],
+                }
             });
             let outcome = if experience.is_empty() || share.is_some_and(<[usize]>::is_empty) {
                 bad.skipped += 1;
                 None
             } else {
                 let picked = pick_decisions(&experience, rl, &mut draw, share);
-                for &i in picked.iter().flatten() {
-                    used[i] = true;
-                }
-                match update(
+                let result = update(
                     ctx,
                     &mut learner,
                     &experience,
@@ -536,8 +540,12 @@ pub fn run(
                     (&mut draw, picked.as_deref()),
                     lr,
                     imitation,
-                ) {
+                );
+                match result {
                     Ok(outcome) => {
+                        for &i in picked.iter().flatten() {
+                            used[i] = true;
+                        }
                         bad.good();
                         last_loss = outcome.loss;
                         Some(outcome)

@@ -110,19 +110,22 @@ impl Engine {
                 ..spec.dagger.clone()
             },
         )?;
-        let dir = self
-            .run
-            .root()
-            .join("data")
-            .join("corrections")
-            .join(format!("stage{stage}-step{:07}", self.state.step));
-        write_episodes(&dir, &self.suite, &round.episodes)?;
-        self.state.rounds.push(RoundRecord {
-            stage,
-            step: self.state.step,
-            dir,
-            intervention_rate: round.intervention_rate,
-        });
+        // a round in which the teacher never took over (labels = "takeover") adds no data
+        if !round.episodes.is_empty() {
+            let dir = self
+                .run
+                .root()
+                .join("data")
+                .join("corrections")
+                .join(format!("stage{stage}-step{:07}", self.state.step));
+            write_episodes(&dir, &self.suite, &round.episodes)?;
+            self.state.rounds.push(RoundRecord {
+                stage,
+                step: self.state.step,
+                dir,
+                intervention_rate: round.intervention_rate,
+            });
+        }
         self.state.measurements.intervention_rate = Some(round.intervention_rate);
         self.loader = None;
         self.emit(Event::Interventions {

@@ -67,21 +67,25 @@ pub enum Handback {
 pub struct DaggerOptions {
     /// Rollouts per round.
     pub episodes: usize,
-    /// Actions of each predicted chunk executed before re-planning.
+    /// Actions of each predicted chunk executed before re-planning. A curriculum stage's
+    /// rounds use its `constraints.embodiment.execute_steps` (as its evaluations do), and a
+    /// stage whose `dagger` table says otherwise is refused.
     pub execute_steps: usize,
     /// Disagreement (L2 distance between the policy's and the teacher's normalised motion
     /// commands) above which a step counts as straying.
     pub stray_distance: f32,
     /// Straying steps in a row before the teacher takes over.
     pub takeover_after: u32,
-    /// Steps the teacher keeps the controls once it has taken over (`handback = "steps"`).
+    /// Steps the teacher keeps the controls once it has taken over (`handback = "steps"`;
+    /// not used with `"subgoal"`).
     pub takeover_steps: u32,
     /// When the teacher gives the controls back.
     pub handback: Handback,
     /// At most this many labelled samples a round (none: no limit): the round's rollouts'
-    /// labelled pieces are kept in rollout order (tasks round-robin) while they fit, so a
-    /// comparison at an equal number of teacher labels holds by construction, whatever a
-    /// takeover's length.
+    /// labelled pieces are kept in rollout order (tasks round-robin) while they fit (and when
+    /// even the first does not, its first `label_budget` frames), so no round labels more than
+    /// a comparison at equal teacher labels allows, whatever a takeover's length; a round may
+    /// keep fewer when its next piece would overflow.
     pub label_budget: Option<usize>,
     /// Roll out only the stage's tasks in the success band (measured at 10–90% at the last
     /// gate evaluation; all of them before the first or when none is in it), so corrections
@@ -127,6 +131,17 @@ pub struct DaggerRound {
     pub labelled: usize,
 }
 
+/// Who drives a rollout now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    /// The policy.
+    Policy,
+    /// The teacher, for this many more steps (`handback = "steps"`).
+    TeacherFor(u32),
+    /// The teacher, until the sub-goal of this index is passed (`handback = "subgoal"`).
+    TeacherUntilPast(usize),
+}
+
 struct Rollout {
     env: Env,
     teacher: Teacher,
@@ -134,10 +149,7 @@ struct Rollout {
     episode: Episode,
     done: bool,
     straying: u32,
-    /// Steps the teacher still drives (`Steps`), or `u32::MAX` until the sub-goal of index
-    /// `takeover_goal` is passed (`Subgoal`); 0 when the policy drives.
-    teacher_left: u32,
-    takeover_goal: usize,
+    control: Control,
     teacher_steps: usize,
     /// Per frame: part of a takeover (the straying steps before it, or teacher-driven).
     takeover: Vec<bool>,
@@ -180,8 +192,7 @@ pub fn collect(
                 episode,
                 done: false,
                 straying: 0,
-                teacher_left: 0,
-                takeover_goal: 0,
+                control: Control::Policy,
                 teacher_steps: 0,
                 takeover: Vec::new(),
             })
@@ -238,19 +249,25 @@ pub fn collect(
     })
 }
 
-/// The leading `pieces` whose frames add up to at most `budget` (all without one).
+/// The leading `pieces` whose frames add up to at most `budget` (all without one); when even
+/// the first is longer, its first `budget` frames.
 fn within_budget(pieces: Vec<Episode>, budget: Option<usize>) -> Vec<Episode> {
     let Some(budget) = budget else {
         return pieces;
     };
-    let mut used = 0;
-    pieces
-        .into_iter()
-        .take_while(|piece| {
-            used += piece.len();
-            used <= budget
-        })
-        .collect()
+    match pieces.first() {
+        Some(first) if first.len() > budget => vec![first.frames(0..budget)],
+        _ => {
+            let mut used = 0;
+            pieces
+                .into_iter()
+                .take_while(|piece| {
+                    used += piece.len();
+                    used <= budget
+                })
+                .collect()
+        }
+    }
 }
 
 /// The maximal ranges of consecutive `true`s.
@@ -293,18 +310,17 @@ fn step_with_teacher(
         .sqrt();
     let grip = |a: &Action| (a.0.len() > 2).then(|| a.0[a.0.len() - 1] > 0.0);
     let grip_disagrees = matches!((grip(&proposed), grip(&label)), (Some(p), Some(t)) if p != t);
-    if rollout.teacher_left == 0 {
+    if rollout.control == Control::Policy {
         if distance > options.stray_distance || grip_disagrees {
             rollout.straying += 1;
         } else {
             rollout.straying = 0;
         }
-        if rollout.straying >= options.takeover_after {
-            rollout.teacher_left = match options.handback {
-                Handback::Steps => options.takeover_steps,
-                Handback::Subgoal => u32::MAX,
+        if rollout.straying >= options.takeover_after.max(1) {
+            rollout.control = match options.handback {
+                Handback::Steps => Control::TeacherFor(options.takeover_steps),
+                Handback::Subgoal => Control::TeacherUntilPast(progress_index(&rollout.env)),
             };
-            rollout.takeover_goal = progress_index(&rollout.env);
             // the straying steps that led here belong to the takeover (this one is the last)
             let n = rollout.takeover.len();
             let before = (rollout.straying as usize).saturating_sub(1).min(n);
@@ -312,11 +328,23 @@ fn step_with_teacher(
             rollout.straying = 0;
         }
     }
-    rollout.takeover.push(rollout.teacher_left > 0);
-    let executed = if rollout.teacher_left > 0 {
-        if rollout.teacher_left != u32::MAX {
-            rollout.teacher_left -= 1;
+    let teacher_drives = match rollout.control {
+        Control::Policy => false,
+        Control::TeacherFor(0) => {
+            rollout.control = Control::Policy;
+            false
         }
+        Control::TeacherFor(left) => {
+            rollout.control = match left - 1 {
+                0 => Control::Policy,
+                left => Control::TeacherFor(left),
+            };
+            true
+        }
+        Control::TeacherUntilPast(_) => true,
+    };
+    rollout.takeover.push(teacher_drives);
+    let executed = if teacher_drives {
         rollout.teacher_steps += 1;
         label.clone()
     } else {
@@ -326,8 +354,10 @@ fn step_with_teacher(
     crate::data::record::push_frame(ep, &rollout.obs, &label, &info);
     let result = rollout.env.step(&executed)?;
     rollout.obs = result.obs;
-    if rollout.teacher_left == u32::MAX && progress_index(&rollout.env) > rollout.takeover_goal {
-        rollout.teacher_left = 0;
+    if let Control::TeacherUntilPast(goal) = rollout.control
+        && progress_index(&rollout.env) > goal
+    {
+        rollout.control = Control::Policy;
     }
     if result.terminated || result.truncated {
         rollout.done = true;
