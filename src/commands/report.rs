@@ -31,7 +31,8 @@ pub struct ReportArgs {
     /// Report directory: one run per variant (or per recipe run and seed), then
     /// `curriculum-ablation.md` (or `recipes.md`) and its `.json`. Running again on the same
     /// directory continues unfinished runs and reuses finished ones (recipes: refused
-    /// when their config, curriculum or eval targets changed since).
+    /// when their config, curriculum or eval targets changed since, or, below the full
+    /// budget, the rule that scales a curriculum).
     #[arg(long)]
     pub out: PathBuf,
     /// A quarter of every stage budget (curriculum), or 7% of every run's updates (and of
