@@ -136,7 +136,7 @@ pub struct DaggerRound {
 enum Control {
     /// The policy.
     Policy,
-    /// The teacher, for this many more steps (`handback = "steps"`).
+    /// The teacher, for this many more steps, at least one (`handback = "steps"`).
     TeacherFor(u32),
     /// The teacher, until the sub-goal of this index is passed (`handback = "subgoal"`).
     TeacherUntilPast(usize),
@@ -318,6 +318,7 @@ fn step_with_teacher(
         }
         if rollout.straying >= options.takeover_after.max(1) {
             rollout.control = match options.handback {
+                Handback::Steps if options.takeover_steps == 0 => Control::Policy,
                 Handback::Steps => Control::TeacherFor(options.takeover_steps),
                 Handback::Subgoal => Control::TeacherUntilPast(progress_index(&rollout.env)),
             };
@@ -330,10 +331,6 @@ fn step_with_teacher(
     }
     let teacher_drives = match rollout.control {
         Control::Policy => false,
-        Control::TeacherFor(0) => {
-            rollout.control = Control::Policy;
-            false
-        }
         Control::TeacherFor(left) => {
             rollout.control = match left - 1 {
                 0 => Control::Policy,
