@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use praxis_core::data::Episode;
 use praxis_core::model::{HeadKind, ModelConfig, Policy, Tokenizer};
 use praxis_core::sim::Suite;
-use praxis_core::train::recipes::dagger::{self, DaggerOptions, Handback, Labels};
+use praxis_core::train::recipes::dagger::{self, ChunkLabels, DaggerOptions, Handback, Labels};
 
 fn round(policy: &Policy, tokenizer: &Tokenizer, labels: Labels) -> dagger::DaggerRound {
     round_with(
@@ -185,4 +185,47 @@ fn a_zero_step_takeover_labels_the_straying_but_leaves_the_policy_driving() {
     assert_eq!(zero.intervention_rate, 0.0);
     // the straying steps before each would-be takeover are still labelled
     assert!(zero.labelled > 0);
+}
+
+#[test]
+fn each_labelled_state_gets_the_teachers_own_chunk_from_it() {
+    let (policy, tokenizer) = untrained();
+    let options = |chunk_labels| DaggerOptions {
+        handback: Handback::Subgoal,
+        labels: Labels::Takeover,
+        chunk_labels,
+        ..DaggerOptions::default()
+    };
+    let plan = round_with(&policy, &tokenizer, options(ChunkLabels::Plan));
+    let visited = round_with(&policy, &tokenizer, options(ChunkLabels::Visited));
+
+    // The same rollouts and one-step labels; only the chunk targets differ.
+    assert_eq!(plan.intervention_rate, visited.intervention_rate);
+    assert_eq!(plan.episodes.len(), visited.episodes.len());
+    let chunk = ModelConfig::preset("xs", HeadKind::Bins).unwrap().chunk_len;
+    let mut differ = 0;
+    for (p, v) in plan.episodes.iter().zip(&visited.episodes) {
+        assert!(v.plans.is_none());
+        assert_eq!((&p.states, &p.actions), (&v.states, &v.actions));
+        let plans = p.plans.as_ref().expect("plan labels carry plans");
+        let dims = p.action_dim as usize;
+        let next = |t: usize| v.actions[t * dims..(t + chunk).min(v.len()) * dims].to_vec();
+        let planned = |t: usize| -> Vec<f32> {
+            (0..plans.steps[t] as usize)
+                .flat_map(|k| plans.action(t, k, dims).to_vec())
+                .collect()
+        };
+        // Every plan starts with the state's own label.
+        for t in 0..p.len() {
+            assert_eq!(plans.action(t, 0, dims), &p.actions[t * dims..(t + 1) * dims]);
+        }
+        // A one-sub-goal task's takeover is two straying steps, then the teacher to the end:
+        // from there on the rollout *is* the teacher's plan, so the two agree exactly ...
+        for t in 2..p.len() {
+            assert_eq!(planned(t), next(t), "seed {}, frame {t}", p.seed);
+        }
+        // ... while from a straying state the rollout went where the policy's moves led.
+        differ += usize::from(planned(0) != next(0));
+    }
+    assert!(differ > 0, "no straying state's plan differs from what followed");
 }

@@ -18,7 +18,7 @@ pub enum DataError {
     MissingFile(String),
     /// The dataset was written by another format version.
     #[error(
-        "{path}: format_version {found} is not supported (this build reads version {supported})"
+        "{path}: format_version {found} is not supported (this build reads versions 1 to {supported})"
     )]
     UnsupportedVersion {
         path: String,

@@ -8,8 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::error::DataError;
 use super::stats::FeatureStats;
 
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build writes and reads: version 2 adds the teacher's
+/// planned action chunks ([`Plans`]). A dataset without plans is written as version 1, byte for
+/// byte as before, so recorded demonstrations and their fingerprints do not change.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format version of a dataset (and an episode file) without plans.
+pub const FORMAT_VERSION_WITHOUT_PLANS: u32 = 1;
 /// Name of the metadata file.
 pub const META_FILE: &str = "meta.json";
 /// Folder of the episode files.
@@ -17,6 +21,8 @@ pub const EPISODES_DIR: &str = "episodes";
 /// First bytes of every episode file.
 pub const EPISODE_MAGIC: [u8; 8] = *b"PRXEPIS1";
 const HEADER_LEN: usize = 8 + 6 * 4;
+/// Version 2's header has one more word, the plan length.
+const HEADER_LEN_WITH_PLANS: usize = HEADER_LEN + 4;
 
 /// Image shape of every frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +107,41 @@ pub struct Episode {
     pub affordance: Vec<[f32; 2]>,
     pub affordance_px: Vec<[f32; 2]>,
     pub rewards: Vec<f32>,
+    /// Per frame, the teacher's own action chunk from that frame's state, when the episode's
+    /// next actions are not it: on a rollout the policy drove, the labels of the following
+    /// states answer the policy's moves, not what the teacher would have done (DAgger).
+    pub plans: Option<Plans>,
+}
+
+/// The teacher's planned action chunk of every frame of an episode: the chunk target of each
+/// frame, in place of the episode's next actions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plans {
+    /// Actions a plan holds at most.
+    pub len: u32,
+    /// Per frame, how many of its plan's actions are real (fewer than `len` where the episode
+    /// would have ended first); the rest repeat the last.
+    pub steps: Vec<u32>,
+    /// `frames × len × action_dim`.
+    pub actions: Vec<f32>,
+}
+
+impl Plans {
+    /// Frames `range` of the plans.
+    fn frames(&self, range: std::ops::Range<usize>, action_dim: usize) -> Plans {
+        let per = self.len as usize * action_dim;
+        Plans {
+            len: self.len,
+            steps: self.steps[range.clone()].to_vec(),
+            actions: self.actions[range.start * per..range.end * per].to_vec(),
+        }
+    }
+
+    /// Action `k` of frame `t`'s plan.
+    pub fn action(&self, t: usize, k: usize, action_dim: usize) -> &[f32] {
+        let start = (t * self.len as usize + k) * action_dim;
+        &self.actions[start..start + action_dim]
+    }
 }
 
 impl Episode {
@@ -140,7 +181,11 @@ impl Episode {
             subtasks: self.subtasks[range.clone()].to_vec(),
             affordance: self.affordance[range.clone()].to_vec(),
             affordance_px: self.affordance_px[range.clone()].to_vec(),
-            rewards: self.rewards[range].to_vec(),
+            rewards: self.rewards[range.clone()].to_vec(),
+            plans: self
+                .plans
+                .as_ref()
+                .map(|p| p.frames(range, self.action_dim as usize)),
             task: self.task.clone(),
             seed: self.seed,
             instruction: self.instruction.clone(),
@@ -164,6 +209,21 @@ impl Episode {
             ("affordance_px", self.affordance_px.len(), t),
             ("rewards", self.rewards.len(), t),
         ];
+        if let Some(p) = &self.plans {
+            let per = p.len as usize * self.action_dim as usize;
+            if p.len == 0
+                || p.steps.len() != t
+                || p.actions.len() != t * per
+                || p.steps.iter().any(|&n| n == 0 || n > p.len)
+            {
+                return Err(DataError::Shape(format!(
+                    "plans of {} actions hold {} step counts and {} values for {t} frames",
+                    p.len,
+                    p.steps.len(),
+                    p.actions.len()
+                )));
+            }
+        }
         for (name, got, want) in checks {
             if got != want {
                 return Err(DataError::Shape(format!(
@@ -189,8 +249,12 @@ impl Episode {
                 + 4,
         );
         out.extend_from_slice(&EPISODE_MAGIC);
+        let version = match self.plans {
+            Some(_) => FORMAT_VERSION,
+            None => FORMAT_VERSION_WITHOUT_PLANS,
+        };
         for v in [
-            FORMAT_VERSION,
+            version,
             t as u32,
             self.height,
             self.width,
@@ -198,6 +262,9 @@ impl Episode {
             self.action_dim,
         ] {
             out.extend_from_slice(&v.to_le_bytes());
+        }
+        if let Some(p) = &self.plans {
+            out.extend_from_slice(&p.len.to_le_bytes());
         }
         out.extend_from_slice(&self.images);
         let mut put = |values: &mut dyn Iterator<Item = f32>| {
@@ -218,6 +285,14 @@ impl Episode {
         put(&mut self.affordance.iter().flatten().copied());
         put(&mut self.affordance_px.iter().flatten().copied());
         put(&mut self.rewards.iter().copied());
+        if let Some(p) = &self.plans {
+            for n in &p.steps {
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            for v in &p.actions {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -251,20 +326,33 @@ impl Episode {
         };
         let (version, t, height, width, state_dim, action_dim) =
             (word(0), word(1), word(2), word(3), word(4), word(5));
-        if version != FORMAT_VERSION {
-            return Err(DataError::UnsupportedVersion {
-                path: path.display().to_string(),
-                found: version.to_string(),
-                supported: FORMAT_VERSION,
-            });
-        }
+        let with_plans = match version {
+            FORMAT_VERSION_WITHOUT_PLANS => false,
+            FORMAT_VERSION => true,
+            _ => {
+                return Err(DataError::UnsupportedVersion {
+                    path: path.display().to_string(),
+                    found: version.to_string(),
+                    supported: FORMAT_VERSION,
+                });
+            }
+        };
+        let (header_len, plan_len) = match with_plans {
+            true if bytes.len() >= HEADER_LEN_WITH_PLANS + 4 => (HEADER_LEN_WITH_PLANS, word(6)),
+            true => return Err(DataError::corrupt(path, "truncated: no plan length")),
+            false => (HEADER_LEN, 0),
+        };
         let tu = t as usize;
         let image_bytes = (height as usize)
             .saturating_mul(width as usize)
             .saturating_mul(3);
-        let expected = (HEADER_LEN as u64)
+        let plan_floats = match with_plans {
+            true => 1 + plan_len as u64 * action_dim as u64,
+            false => 0,
+        };
+        let expected = (header_len as u64)
             + tu as u64 * image_bytes as u64
-            + tu as u64 * 4 * (state_dim as u64 + action_dim as u64 + 1 + 2 + 2 + 1)
+            + tu as u64 * 4 * (state_dim as u64 + action_dim as u64 + 1 + 2 + 2 + 1 + plan_floats)
             + 4;
         if bytes.len() as u64 != expected {
             return Err(DataError::corrupt(
@@ -286,7 +374,7 @@ impl Episode {
                 format!("has {t} frames, meta.json says {}", meta.length),
             ));
         }
-        let mut pos = HEADER_LEN;
+        let mut pos = header_len;
         let mut take = |n: usize| {
             let s = &bytes[pos..pos + n];
             pos += n;
@@ -309,7 +397,23 @@ impl Episode {
         let affordance = pairs(floats(take(tu * 8)));
         let affordance_px = pairs(floats(take(tu * 8)));
         let rewards = floats(take(tu * 4));
+        let plans = match with_plans {
+            false => None,
+            true => {
+                let steps = take(tu * 4)
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                let actions = floats(take(tu * 4 * plan_len as usize * action_dim as usize));
+                Some(Plans {
+                    len: plan_len,
+                    steps,
+                    actions,
+                })
+            }
+        };
         Ok(Episode {
+            plans,
             task: meta.task.clone(),
             seed: meta.seed,
             instruction: meta.instruction.clone(),

@@ -61,7 +61,7 @@ impl Dataset {
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| DataError::corrupt(&meta_path, format!("invalid JSON: {e}")))?;
         match value.get("format_version") {
-            Some(v) if v.as_u64() == Some(FORMAT_VERSION as u64) => {}
+            Some(v) if matches!(v.as_u64(), Some(n) if (1..=FORMAT_VERSION as u64).contains(&n)) => {}
             other => {
                 return Err(DataError::UnsupportedVersion {
                     path: meta_path.display().to_string(),
@@ -97,6 +97,9 @@ impl Dataset {
                 ));
             }
             let episode = Episode::decode(&bytes, em, &path)?;
+            episode
+                .validate()
+                .map_err(|e| DataError::corrupt(&path, e.to_string()))?;
             if (
                 episode.height,
                 episode.width,
@@ -187,15 +190,24 @@ impl Dataset {
         let sd = e.state_dim as usize;
         let ad = e.action_dim as usize;
         let action = |k: usize| e.actions[k * ad..(k + 1) * ad].to_vec();
-        let (actions, action_mask) = (t..t + self.chunk_len)
-            .map(|k| {
-                if k < len {
-                    (action(k), true)
-                } else {
-                    (action(len - 1), false)
-                }
-            })
-            .unzip();
+        let (actions, action_mask) = match &e.plans {
+            // The teacher's own chunk from this state (a rollout the policy drove).
+            Some(plans) => {
+                let real = (plans.steps[t] as usize).min(plans.len as usize);
+                (0..self.chunk_len)
+                    .map(|k| (plans.action(t, k.min(real - 1), ad).to_vec(), k < real))
+                    .unzip()
+            }
+            None => (t..t + self.chunk_len)
+                .map(|k| {
+                    if k < len {
+                        (action(k), true)
+                    } else {
+                        (action(len - 1), false)
+                    }
+                })
+                .unzip(),
+        };
         Ok(Sample {
             image: e.images[t * img..(t + 1) * img].to_vec(),
             height: e.height,

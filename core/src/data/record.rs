@@ -72,6 +72,7 @@ pub fn start_episode(env: &Env, obs: &Observation, task: &str, seed: u64) -> Epi
         affordance: Vec::new(),
         affordance_px: Vec::new(),
         rewards: Vec::new(),
+        plans: None,
     }
 }
 
@@ -217,6 +218,7 @@ mod tests {
             affordance: (0..len).map(|t| [t as f32 * 0.01, -0.2]).collect(),
             affordance_px: (0..len).map(|t| [t as f32, 3.5]).collect(),
             rewards: (0..len).map(|t| t as f32 / len as f32).collect(),
+            plans: None,
         }
     }
 
@@ -285,6 +287,72 @@ mod tests {
         assert_eq!(ds.iter().count(), 8);
     }
 
+    /// `tiny_episode` with a plan of `len` actions for every frame, the last frame's cut at 2.
+    fn planned_episode(frames: usize, seed: u64, len: u32) -> Episode {
+        let mut e = tiny_episode(frames, seed);
+        let mut steps = vec![len; frames];
+        steps[frames - 1] = 2;
+        let actions = (0..frames * len as usize * 2)
+            .map(|i| i as f32 * -0.01)
+            .collect();
+        e.plans = Some(crate::data::format::Plans {
+            len,
+            steps,
+            actions,
+        });
+        e
+    }
+
+    #[test]
+    fn plans_round_trip_and_are_the_chunk_targets() {
+        let root = tempfile::tempdir().unwrap();
+        // Without plans a dataset stays version 1, byte for byte the old format.
+        let plain = root.path().join("plain");
+        assert_eq!(write(&plain, &[tiny_episode(5, 1)]).format_version, 1);
+        let file = std::fs::read(plain.join("episodes/episode_000000.bin")).unwrap();
+        assert_eq!(file[8..12], 1u32.to_le_bytes());
+
+        let dir = root.path().join("planned");
+        let episodes = [planned_episode(5, 1, 3), tiny_episode(3, 2)];
+        assert_eq!(write(&dir, &episodes).format_version, FORMAT_VERSION);
+        let ds = Dataset::open(&dir).unwrap().with_chunk_len(4);
+        assert_eq!(ds.episodes(), &episodes);
+        let plans = episodes[0].plans.as_ref().unwrap();
+        // Frame 1: its own plan of 3, the chunk's 4th step masked, not the episode's next actions.
+        let s = ds.get(1).unwrap();
+        assert_eq!(s.action_mask, vec![true, true, true, false]);
+        for k in 0..3 {
+            assert_eq!(s.actions[k], plans.action(1, k, 2));
+        }
+        assert_eq!(s.actions[3], plans.action(1, 2, 2), "padded with the plan's last");
+        assert_ne!(s.actions[1], episodes[0].actions[4..6]);
+        // The last frame's plan ends after 2 actions (the episode would have ended).
+        let s = ds.get(4).unwrap();
+        assert_eq!(s.action_mask, vec![true, true, false, false]);
+        assert_eq!(s.actions[2], plans.action(4, 1, 2));
+        // A plan-less episode of the same dataset keeps its next actions.
+        let s = ds.get(5).unwrap();
+        assert_eq!(s.actions[1], episodes[1].actions[2..4]);
+        // A part of an episode keeps its frames' plans.
+        let part = episodes[0].frames(3..5);
+        assert_eq!(part.plans.as_ref().unwrap().steps, vec![3, 2]);
+        assert_eq!(part.plans.as_ref().unwrap().action(0, 2, 2), plans.action(3, 2, 2));
+
+        // A plan step count of 0 is refused when read, naming the file.
+        let path = dir.join("episodes/episode_000000.bin");
+        let mut bad = episodes[0].clone();
+        bad.plans.as_mut().unwrap().steps[0] = 0;
+        let bytes = bad.encode();
+        std::fs::write(&path, &bytes).unwrap();
+        let meta_path = dir.join("meta.json");
+        let text = std::fs::read_to_string(&meta_path).unwrap();
+        let crc = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap());
+        let good = ds.meta().episodes[0].crc32;
+        std::fs::write(&meta_path, text.replace(&good.to_string(), &crc.to_string())).unwrap();
+        let err = Dataset::open(&dir).unwrap_err().to_string();
+        assert!(err.contains("episode_000000.bin") && err.contains("plans"), "{err}");
+    }
+
     #[test]
     fn damaged_datasets_are_typed_errors_naming_the_file() {
         let root = tempfile::tempdir().unwrap();
@@ -322,7 +390,7 @@ mod tests {
         let meta_path = dir.join("meta.json");
         let text = std::fs::read_to_string(&meta_path).unwrap();
         let other = text.replace(
-            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 1",
             "\"format_version\": 99",
         );
         std::fs::write(&meta_path, other).unwrap();

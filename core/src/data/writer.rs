@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::DataError;
 use super::format::{
-    DatasetMeta, DatasetStats, EPISODES_DIR, Episode, EpisodeMeta, FORMAT_VERSION, ImageShape,
+    DatasetMeta, DatasetStats, EPISODES_DIR, Episode, EpisodeMeta, FORMAT_VERSION, FORMAT_VERSION_WITHOUT_PLANS, ImageShape,
     META_FILE,
 };
 use super::stats::StatsAccumulator;
@@ -35,6 +35,8 @@ pub struct DatasetWriter {
     state_stats: StatsAccumulator,
     action_stats: StatsAccumulator,
     num_frames: u64,
+    /// Whether any episode carries plans (the dataset is then version 2).
+    with_plans: bool,
     finished: bool,
 }
 
@@ -62,6 +64,7 @@ impl DatasetWriter {
             spec,
             episodes: Vec::new(),
             num_frames: 0,
+            with_plans: false,
             finished: false,
         })
     }
@@ -102,6 +105,7 @@ impl DatasetWriter {
         self.state_stats.add_rows(&episode.states);
         self.action_stats.add_rows(&episode.actions);
         self.num_frames += episode.len() as u64;
+        self.with_plans |= episode.plans.is_some();
         let crc = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap_or([0; 4]));
         self.episodes.push(EpisodeMeta {
             index,
@@ -127,7 +131,10 @@ impl DatasetWriter {
         }
         let s = &self.spec;
         let meta = DatasetMeta {
-            format_version: FORMAT_VERSION,
+            format_version: match self.with_plans {
+                true => FORMAT_VERSION,
+                false => FORMAT_VERSION_WITHOUT_PLANS,
+            },
             suite: s.suite.clone(),
             embodiment: s.embodiment.clone(),
             action_space: s.action_space.clone(),

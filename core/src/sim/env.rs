@@ -10,6 +10,7 @@ use super::render::{Appearance, Renderer};
 use super::scene::{self, episode_rng};
 use super::suite::{Suite, TaskSpec, Variations};
 use super::task::TaskProgress;
+use super::teacher::Teacher;
 use super::world::World;
 
 /// RNG streams of an episode, so each random choice is independent of the others.
@@ -96,6 +97,7 @@ pub struct StepResult {
     pub info: StepInfo,
 }
 
+#[derive(Clone)]
 struct Episode {
     world: World,
     progress: TaskProgress,
@@ -107,6 +109,20 @@ struct Episode {
 }
 
 impl Episode {
+    /// Applies `action` for one control step; returns (success, truncated).
+    fn advance(
+        &mut self,
+        action: &Action,
+        space: ActionSpace,
+        max_steps: u32,
+    ) -> Result<(bool, bool), SimError> {
+        let cmd = self.world.body().command(&action.0, space)?;
+        self.world.apply(cmd);
+        self.steps += 1;
+        let success = self.progress.update(&self.world);
+        Ok((success, !success && self.steps >= max_steps))
+    }
+
     /// The instruction the policy reads now: the whole task's, or with the `subgoals`
     /// variation the current sub-goal's (the last one's once all are done).
     fn current_instruction(&self) -> &str {
@@ -228,12 +244,9 @@ impl Env {
 
     /// Applies one action for one control step.
     pub fn step(&mut self, action: &Action) -> Result<StepResult, SimError> {
+        let (space, max_steps) = (self.action_space, self.task.max_steps());
         let episode = self.episode.as_mut().ok_or(SimError::NotReset)?;
-        let cmd = episode.world.body().command(&action.0, self.action_space)?;
-        episode.world.apply(cmd);
-        episode.steps += 1;
-        let success = episode.progress.update(&episode.world);
-        let truncated = !success && episode.steps >= self.task.max_steps();
+        let (success, truncated) = episode.advance(action, space, max_steps)?;
         let info = self.info()?;
         let reward = if self.config.dense_reward {
             info.dense_reward
@@ -249,6 +262,27 @@ impl Env {
             truncated,
             info,
         })
+    }
+
+    /// The teacher's next `len` actions from the current state: a copy of `teacher` drives a
+    /// copy of the episode, nothing rendered. This is the action chunk the teacher would
+    /// execute from here, what labels a state the policy reached (DAgger) the way a
+    /// demonstration's next actions label its own states. Shorter than `len` when the episode
+    /// would end first.
+    pub fn teacher_plan(&self, teacher: &Teacher, len: usize) -> Result<Vec<Action>, SimError> {
+        let mut episode = self.episode.clone().ok_or(SimError::NotReset)?;
+        let mut teacher = teacher.clone();
+        let mut plan = Vec::with_capacity(len);
+        while plan.len() < len {
+            let action = teacher.act_in(&episode.world, &episode.progress, self.action_space);
+            let (success, truncated) =
+                episode.advance(&action, self.action_space, self.task.max_steps())?;
+            plan.push(action);
+            if success || truncated {
+                break;
+            }
+        }
+        Ok(plan)
     }
 
     /// The current observation (renders a fresh frame).

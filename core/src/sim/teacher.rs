@@ -21,12 +21,12 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::embodiment::MAX_EE_STEP;
+use super::embodiment::{ActionSpace, MAX_EE_STEP};
 use super::env::{Action, Env};
 use super::error::SimError;
 use super::geometry::{Pose2, V2, wrap_angle};
 use super::push_t;
-use super::task::SubGoal;
+use super::task::{SubGoal, TaskProgress};
 use super::world::{EFFECTOR_RADIUS, GRASP_RADIUS, World};
 
 /// Teacher settings.
@@ -55,7 +55,9 @@ struct Intent {
     close: bool,
 }
 
-/// The scripted teacher. See the module docs.
+/// The scripted teacher. See the module docs. A clone carries its memory and noise stream, so it
+/// acts as the original would (what [`Env::teacher_plan`] relies on).
+#[derive(Debug, Clone)]
 pub struct Teacher {
     config: TeacherConfig,
     rng: ChaCha8Rng,
@@ -83,6 +85,16 @@ impl Teacher {
     /// The teacher's action for the environment's current state, in its action space.
     pub fn act(&mut self, env: &Env) -> Result<Action, SimError> {
         let (world, progress) = env.world().zip(env.progress()).ok_or(SimError::NotReset)?;
+        Ok(self.act_in(world, progress, env.action_space()))
+    }
+
+    /// The teacher's action in `world` at `progress`, in `space`.
+    pub(crate) fn act_in(
+        &mut self,
+        world: &World,
+        progress: &TaskProgress,
+        space: ActionSpace,
+    ) -> Action {
         let intent = match progress.current() {
             Some(goal) => self.intent(world, goal),
             None => Intent {
@@ -96,11 +108,11 @@ impl Teacher {
         }
         let mut values = world
             .body()
-            .action_for_ee_delta(delta, intent.close, env.action_space());
+            .action_for_ee_delta(delta, intent.close, space);
         for v in &mut values {
             *v = v.clamp(-1.0, 1.0);
         }
-        Ok(Action(values))
+        Action(values)
     }
 
     fn gaussian(&mut self) -> f32 {
@@ -509,5 +521,39 @@ mod tests {
             }
         }
         assert!(success, "teacher recovers from a policy's start");
+    }
+
+    #[test]
+    fn a_teacher_plan_is_what_the_teacher_then_does() {
+        // The plan runs a copy of the teacher on a copy of the world: when the teacher itself
+        // drives on from that state (its noise stream included), it takes exactly those actions.
+        let config = EnvConfig {
+            render: false,
+            ..EnvConfig::default()
+        };
+        for (suite, task, seed) in [("long", "place-then-push", 2), ("pusht", "t-far", 3)] {
+            let suite = Suite::builtin(suite).unwrap();
+            let mut env = Env::new(&suite, task, config).unwrap();
+            env.reset(seed).unwrap();
+            let mut teacher = Teacher::new(TeacherConfig {
+                noise_std: 0.05,
+                seed,
+            });
+            let mut taken: Vec<Action> = Vec::new();
+            let mut plans: Vec<Vec<Action>> = Vec::new();
+            let mut ended = false;
+            while !ended {
+                plans.push(env.teacher_plan(&teacher, 8).unwrap());
+                let action = teacher.act(&env).unwrap();
+                let r = env.step(&action).unwrap();
+                taken.push(action);
+                ended = r.terminated || r.truncated;
+            }
+            assert!(taken.len() > 20, "{task}: {} steps", taken.len());
+            for (t, plan) in plans.iter().enumerate() {
+                let rest = &taken[t..(t + 8).min(taken.len())];
+                assert_eq!(plan.as_slice(), rest, "{task}: the plan at step {t}");
+            }
+        }
     }
 }

@@ -56,6 +56,7 @@ pub struct Grasp {
 }
 
 /// The simulated table. Built afresh at every reset, so an episode depends only on its scene.
+/// A clone continues exactly as the original would (the teacher plans on one).
 pub struct World {
     physics: PhysicsWorld,
     objects: Vec<ObjectBody>,
@@ -65,6 +66,38 @@ pub struct World {
     effector: RigidBodyHandle,
     effector_collider: ColliderHandle,
     grasp: Option<Grasp>,
+}
+
+impl Clone for World {
+    /// Copies the simulation state; the pipelines hold only per-step workspace, so the copy
+    /// gets fresh ones.
+    fn clone(&self) -> World {
+        let p = &self.physics;
+        World {
+            physics: PhysicsWorld {
+                gravity: p.gravity,
+                integration_parameters: p.integration_parameters,
+                physics_pipeline: PhysicsPipeline::new(),
+                collision_pipeline: CollisionPipeline::new(),
+                islands: p.islands.clone(),
+                broad_phase: p.broad_phase.clone(),
+                narrow_phase: p.narrow_phase.clone(),
+                bodies: p.bodies.clone(),
+                colliders: p.colliders.clone(),
+                impulse_joints: p.impulse_joints.clone(),
+                multibody_joints: p.multibody_joints.clone(),
+                soft_bodies: p.soft_bodies.clone(),
+                ccd_solver: p.ccd_solver.clone(),
+            },
+            objects: self.objects.clone(),
+            pads: self.pads.clone(),
+            t_target: self.t_target,
+            body: self.body.clone(),
+            effector: self.effector,
+            effector_collider: self.effector_collider,
+            grasp: self.grasp,
+        }
+    }
 }
 
 impl World {

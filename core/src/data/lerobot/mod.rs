@@ -26,7 +26,8 @@ pub use writer::{CameraStorage, WriteOptions, WriteSummary};
 
 use super::format::{DatasetMeta, DatasetStats, EpisodeMeta, ImageShape};
 use super::stats::StatsAccumulator;
-use super::{DataError, Dataset, Episode, FORMAT_VERSION};
+use super::format::FORMAT_VERSION_WITHOUT_PLANS;
+use super::{DataError, Dataset, Episode};
 use crate::model::ModelConfig;
 use mapping::Affine;
 
@@ -122,6 +123,7 @@ pub fn to_episodes(raw: &[RawEpisode], mapping: &DataMapping) -> Vec<Episode> {
                 affordance: vec![[0.0; 2]; t],
                 affordance_px: vec![[0.0; 2]; t],
                 rewards: vec![0.0; t],
+                plans: None,
             }
         })
         .collect()
@@ -260,7 +262,7 @@ fn in_memory(dir: &Path, mapping: &DataMapping, episodes: Vec<Episode>, fps: u32
         action.add_rows(&e.actions);
     }
     let meta = DatasetMeta {
-        format_version: FORMAT_VERSION,
+        format_version: FORMAT_VERSION_WITHOUT_PLANS,
         suite: format!("lerobot:{}", mapping.dataset),
         embodiment: "lerobot".into(),
         action_space: mapping.action.clone(),

@@ -2,8 +2,9 @@
 //! "A Reduction of Imitation Learning and Structured Prediction to No-Regret Online
 //! Learning"), with the scripted teacher as the expert and HG-DAgger-style takeover (Kelly et
 //! al., 2019): the policy drives, the teacher labels every state the policy visits with its
-//! own action, and when the policy strays (its action disagrees with the teacher's for several
-//! steps in a row) the teacher takes the controls for a while. The labelled states are added to
+//! own action chunk (what it would do from there: `chunk_labels`), and when the policy strays
+//! (its action disagrees with the teacher's for several steps in a row) the teacher takes the
+//! controls for a while. The labelled states are added to
 //! the training data, so the policy learns to recover from its own mistakes — the states plain
 //! imitation never shows it.
 //!
@@ -30,6 +31,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Episode;
+use crate::data::format::Plans;
 use crate::error::{Error, Result};
 use crate::model::{Policy, Tokenizer};
 use crate::sim::{Action, Env, EnvConfig, Suite, Teacher, TeacherConfig, Variations};
@@ -44,6 +46,22 @@ pub enum Labels {
     /// Only the takeovers: the straying steps that triggered each and the steps the teacher
     /// then drove (HG-DAgger); each takeover is kept as an episode of its own.
     Takeover,
+}
+
+/// What a labelled state's action-chunk target is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChunkLabels {
+    /// The teacher's own next actions from that state ([`Env::teacher_plan`]: a copy of the
+    /// teacher drives a copy of the world), as a demonstration's chunk is its teacher's next
+    /// actions: what the teacher would do from here.
+    #[default]
+    Plan,
+    /// The teacher's one-step labels of the states that followed in the rollout: the form
+    /// before 2026-12-06 (protocol versions 1-5). Where the policy drove, those states are
+    /// where the policy's moves led, so the chunk answers moves the policy had not made yet
+    /// when it was at this state, and executing it corrects for mistakes not made.
+    Visited,
 }
 
 /// When the teacher, having taken over, gives the controls back.
@@ -93,6 +111,8 @@ pub struct DaggerOptions {
     pub success_band: bool,
     /// Which visited states become training data.
     pub labels: Labels,
+    /// What each labelled state's action-chunk target is.
+    pub chunk_labels: ChunkLabels,
     /// Train on the pooled data: the stage's demonstrations and every round's labels in one
     /// set, each sample equally likely (the aggregate dataset `D ← D ∪ D_i` both DAgger and
     /// HG-DAgger train on), instead of drawing the corrections by the stage's `dagger` signal
@@ -113,6 +133,7 @@ impl Default for DaggerOptions {
             label_budget: None,
             success_band: false,
             labels: Labels::Every,
+            chunk_labels: ChunkLabels::Plan,
             pooled: false,
         }
     }
@@ -181,7 +202,14 @@ pub fn collect(
             let seed = seed_base + k as u64;
             let mut env = Env::new(suite, task, env_config)?;
             let obs = env.reset(seed)?;
-            let episode = crate::data::record::start_episode(&env, &obs, task, seed);
+            let mut episode = crate::data::record::start_episode(&env, &obs, task, seed);
+            if options.chunk_labels == ChunkLabels::Plan {
+                episode.plans = Some(Plans {
+                    len: config.chunk_len as u32,
+                    steps: Vec::new(),
+                    actions: Vec::new(),
+                });
+            }
             Ok(Rollout {
                 env,
                 teacher: Teacher::new(TeacherConfig {
@@ -299,6 +327,14 @@ fn step_with_teacher(
     proposed: Action,
     options: &DaggerOptions,
 ) -> Result<bool> {
+    if let Some(plans) = &mut rollout.episode.plans {
+        let plan = rollout.env.teacher_plan(&rollout.teacher, plans.len as usize)?;
+        let last = plan.last().ok_or_else(|| Error::invalid("the teacher planned no action"))?;
+        plans.steps.push(plan.len() as u32);
+        for k in 0..plans.len as usize {
+            plans.actions.extend_from_slice(&plan.get(k).unwrap_or(last).0);
+        }
+    }
     let label = rollout.teacher.act(&rollout.env)?;
     let info = rollout.env.info()?;
     let motion = |a: &[f32]| a.iter().take(2).copied().collect::<Vec<f32>>();
