@@ -2,7 +2,7 @@
 //! reader that streams training samples with action chunks, and recording of scripted-teacher
 //! episodes.
 //!
-//! # On-disk format (`format_version` 1)
+//! # On-disk format (`format_version` 1, and 2 with plans)
 //!
 //! ```text
 //! DIR/
@@ -17,7 +17,13 @@
 //! T×H×W×3 `u8` images, T×state_dim `f32` states, T×action_dim `f32` actions, T `u32`
 //! sub-task indices, T×2 `f32` affordance points (world metres), T×2 `f32` affordance points
 //! (pixels), T `f32` dense rewards, and a trailing `u32` CRC-32 of every byte before it.
-//! Frame t pairs the observation *before* action t with action t. `meta.json` records each
+//! Frame t pairs the observation *before* action t with action t.
+//!
+//! Version 2 is version 1 plus the teacher's planned chunks ([`format::Plans`], what DAgger
+//! labels a state the policy drove to with): one more header word, the plan length P, and
+//! before the CRC T `u32` counts of each frame's real planned actions and T×P×action_dim `f32`
+//! planned actions. A frame's chunk target is then its plan instead of the episode's next
+//! actions. A dataset without plans is still written as version 1, and both are read. `meta.json` records each
 //! file's byte length and CRC too, so truncation or corruption is reported with the file's
 //! name.
 //!
