@@ -217,7 +217,10 @@ fn each_labelled_state_gets_the_teachers_own_chunk_from_it() {
         };
         // Every plan starts with the state's own label.
         for t in 0..p.len() {
-            assert_eq!(plans.action(t, 0, dims), &p.actions[t * dims..(t + 1) * dims]);
+            assert_eq!(
+                plans.action(t, 0, dims),
+                &p.actions[t * dims..(t + 1) * dims]
+            );
         }
         // A one-sub-goal task's takeover is two straying steps, then the teacher to the end:
         // from there on the rollout *is* the teacher's plan, so the two agree exactly ...
@@ -227,5 +230,8 @@ fn each_labelled_state_gets_the_teachers_own_chunk_from_it() {
         // ... while from a straying state the rollout went where the policy's moves led.
         differ += usize::from(planned(0) != next(0));
     }
-    assert!(differ > 0, "no straying state's plan differs from what followed");
+    assert!(
+        differ > 0,
+        "no straying state's plan differs from what followed"
+    );
 }

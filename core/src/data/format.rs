@@ -171,7 +171,8 @@ impl Episode {
     }
 
     /// Frames `range` as an episode of their own (same task, seed and outcome): a part of a
-    /// rollout kept as training data, its chunk targets ending where the part ends.
+    /// rollout kept as training data. Its chunk targets end where the part ends, unless its
+    /// frames carry plans, which it keeps whole.
     pub fn frames(&self, range: std::ops::Range<usize>) -> Episode {
         let per = |n: usize| range.start * n..range.end * n;
         Episode {

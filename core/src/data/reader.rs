@@ -60,8 +60,12 @@ impl Dataset {
         let text = fs::read_to_string(&meta_path).map_err(|e| DataError::io(&meta_path, e))?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| DataError::corrupt(&meta_path, format!("invalid JSON: {e}")))?;
+        let readable = |v: &serde_json::Value| {
+            v.as_u64()
+                .is_some_and(|n| (1..=u64::from(FORMAT_VERSION)).contains(&n))
+        };
         match value.get("format_version") {
-            Some(v) if matches!(v.as_u64(), Some(n) if (1..=FORMAT_VERSION as u64).contains(&n)) => {}
+            Some(v) if readable(v) => {}
             other => {
                 return Err(DataError::UnsupportedVersion {
                     path: meta_path.display().to_string(),

@@ -324,7 +324,11 @@ mod tests {
         for k in 0..3 {
             assert_eq!(s.actions[k], plans.action(1, k, 2));
         }
-        assert_eq!(s.actions[3], plans.action(1, 2, 2), "padded with the plan's last");
+        assert_eq!(
+            s.actions[3],
+            plans.action(1, 2, 2),
+            "padded with the plan's last"
+        );
         assert_ne!(s.actions[1], episodes[0].actions[4..6]);
         // The last frame's plan ends after 2 actions (the episode would have ended).
         let s = ds.get(4).unwrap();
@@ -336,7 +340,10 @@ mod tests {
         // A part of an episode keeps its frames' plans.
         let part = episodes[0].frames(3..5);
         assert_eq!(part.plans.as_ref().unwrap().steps, vec![3, 2]);
-        assert_eq!(part.plans.as_ref().unwrap().action(0, 2, 2), plans.action(3, 2, 2));
+        assert_eq!(
+            part.plans.as_ref().unwrap().action(0, 2, 2),
+            plans.action(3, 2, 2)
+        );
 
         // A plan step count of 0 is refused when read, naming the file.
         let path = dir.join("episodes/episode_000000.bin");
@@ -348,9 +355,16 @@ mod tests {
         let text = std::fs::read_to_string(&meta_path).unwrap();
         let crc = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap());
         let good = ds.meta().episodes[0].crc32;
-        std::fs::write(&meta_path, text.replace(&good.to_string(), &crc.to_string())).unwrap();
+        std::fs::write(
+            &meta_path,
+            text.replace(&good.to_string(), &crc.to_string()),
+        )
+        .unwrap();
         let err = Dataset::open(&dir).unwrap_err().to_string();
-        assert!(err.contains("episode_000000.bin") && err.contains("plans"), "{err}");
+        assert!(
+            err.contains("episode_000000.bin") && err.contains("plans"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -389,10 +403,7 @@ mod tests {
         // Another format version.
         let meta_path = dir.join("meta.json");
         let text = std::fs::read_to_string(&meta_path).unwrap();
-        let other = text.replace(
-            "\"format_version\": 1",
-            "\"format_version\": 99",
-        );
+        let other = text.replace("\"format_version\": 1", "\"format_version\": 99");
         std::fs::write(&meta_path, other).unwrap();
         let err = Dataset::open(&dir).unwrap_err();
         assert!(matches!(err, DataError::UnsupportedVersion { .. }), "{err}");

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::error::DataError;
 use super::format::{
-    DatasetMeta, DatasetStats, EPISODES_DIR, Episode, EpisodeMeta, FORMAT_VERSION, FORMAT_VERSION_WITHOUT_PLANS, ImageShape,
-    META_FILE,
+    DatasetMeta, DatasetStats, EPISODES_DIR, Episode, EpisodeMeta, FORMAT_VERSION,
+    FORMAT_VERSION_WITHOUT_PLANS, ImageShape, META_FILE,
 };
 use super::stats::StatsAccumulator;
 

@@ -106,9 +106,7 @@ impl Teacher {
         if self.config.noise_std > 0.0 {
             delta += V2::new(self.gaussian(), self.gaussian()) * self.config.noise_std;
         }
-        let mut values = world
-            .body()
-            .action_for_ee_delta(delta, intent.close, space);
+        let mut values = world.body().action_for_ee_delta(delta, intent.close, space);
         for v in &mut values {
             *v = v.clamp(-1.0, 1.0);
         }

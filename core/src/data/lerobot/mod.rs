@@ -24,9 +24,9 @@ pub use mapping::{DataMapping, Fit, LeRobotSource, Normalize};
 pub use reader::{LeRobotDataset, RawEpisode, Selection};
 pub use writer::{CameraStorage, WriteOptions, WriteSummary};
 
+use super::format::FORMAT_VERSION_WITHOUT_PLANS;
 use super::format::{DatasetMeta, DatasetStats, EpisodeMeta, ImageShape};
 use super::stats::StatsAccumulator;
-use super::format::FORMAT_VERSION_WITHOUT_PLANS;
 use super::{DataError, Dataset, Episode};
 use crate::model::ModelConfig;
 use mapping::Affine;

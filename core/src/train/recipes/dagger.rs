@@ -328,11 +328,17 @@ fn step_with_teacher(
     options: &DaggerOptions,
 ) -> Result<bool> {
     if let Some(plans) = &mut rollout.episode.plans {
-        let plan = rollout.env.teacher_plan(&rollout.teacher, plans.len as usize)?;
-        let last = plan.last().ok_or_else(|| Error::invalid("the teacher planned no action"))?;
+        let plan = rollout
+            .env
+            .teacher_plan(&rollout.teacher, plans.len as usize)?;
+        let last = plan
+            .last()
+            .ok_or_else(|| Error::invalid("the teacher planned no action"))?;
         plans.steps.push(plan.len() as u32);
         for k in 0..plans.len as usize {
-            plans.actions.extend_from_slice(&plan.get(k).unwrap_or(last).0);
+            plans
+                .actions
+                .extend_from_slice(&plan.get(k).unwrap_or(last).0);
         }
     }
     let label = rollout.teacher.act(&rollout.env)?;
