@@ -131,12 +131,14 @@ impl Protocol {
         for run in &mut protocol.runs {
             for p in [&mut run.config, &mut run.curriculum].into_iter().flatten() {
                 if p.is_relative() {
-                    *p = base.join(&*p);
+                    *p = without_dot_dot(&base.join(&*p));
                 }
             }
             for target in &mut run.eval {
                 if target.suite.ends_with(".toml") && Path::new(&target.suite).is_relative() {
-                    target.suite = base.join(&target.suite).display().to_string();
+                    target.suite = without_dot_dot(&base.join(&target.suite))
+                        .display()
+                        .to_string();
                 }
             }
         }
@@ -267,10 +269,52 @@ impl Protocol {
     }
 }
 
+/// `path` with its `.` and `name/..` steps removed, without touching the disk: one file is
+/// spelt one way, so a suite's table label (and a reused result's target) does not depend on
+/// which protocol file named it (`a/b/../x.toml` and `a/x.toml` are the same target).
+fn without_dot_dot(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::fixtures::protocol;
+
+    /// A protocol's relative paths are spelt without `..`, so two protocol files naming one
+    /// suite file give one target label, and a result one of them trained is the other's.
+    #[test]
+    fn relative_paths_are_spelt_without_dot_dot() {
+        let cases = [
+            (
+                "docs/results/dagger-plan/../v5-dev/long-dev.toml",
+                "docs/results/v5-dev/long-dev.toml",
+            ),
+            ("./a/./b.toml", "a/b.toml"),
+            ("../../x/../y.toml", "../../y.toml"),
+            ("/r/a/../b.toml", "/r/b.toml"),
+        ];
+        for (given, spelt) in cases {
+            assert_eq!(
+                without_dot_dot(Path::new(given)),
+                Path::new(spelt),
+                "{given}"
+            );
+        }
+    }
 
     /// The shipped protocol loads: every config and curriculum it names parses and checks,
     /// every `init_from` and baseline resolves, so `praxis report` cannot fail on it midway.
