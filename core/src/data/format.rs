@@ -114,7 +114,8 @@ pub struct Episode {
 }
 
 /// The teacher's planned action chunk of every frame of an episode: the chunk target of each
-/// frame, in place of the episode's next actions.
+/// frame, in place of the episode's next actions. A model whose chunk is longer than the plans
+/// sees the steps past them masked, as past an episode's end.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plans {
     /// Actions a plan holds at most.
@@ -212,16 +213,18 @@ impl Episode {
         ];
         if let Some(p) = &self.plans {
             let per = p.len as usize * self.action_dim as usize;
-            if p.len == 0
-                || p.steps.len() != t
-                || p.actions.len() != t * per
-                || p.steps.iter().any(|&n| n == 0 || n > p.len)
-            {
+            if p.len == 0 || p.steps.len() != t || p.actions.len() != t * per {
                 return Err(DataError::Shape(format!(
                     "plans of {} actions hold {} step counts and {} values for {t} frames",
                     p.len,
                     p.steps.len(),
                     p.actions.len()
+                )));
+            }
+            if let Some(frame) = p.steps.iter().position(|&n| n == 0 || n > p.len) {
+                return Err(DataError::Shape(format!(
+                    "frame {frame}'s plan counts {} real actions, not 1 to {}",
+                    p.steps[frame], p.len
                 )));
             }
         }
@@ -343,19 +346,18 @@ impl Episode {
             true => return Err(DataError::corrupt(path, "truncated: no plan length")),
             false => (HEADER_LEN, 0),
         };
-        let tu = t as usize;
-        let image_bytes = (height as usize)
-            .saturating_mul(width as usize)
-            .saturating_mul(3);
+        // In u128 every product of these u32 header words is exact, so no header, however
+        // damaged, overflows here; once the length matches, every part fits in memory.
+        let wide = u128::from;
         let plan_floats = match with_plans {
-            true => 1 + plan_len as u64 * action_dim as u64,
+            true => 1 + wide(plan_len) * wide(action_dim),
             false => 0,
         };
-        let expected = (header_len as u64)
-            + tu as u64 * image_bytes as u64
-            + tu as u64 * 4 * (state_dim as u64 + action_dim as u64 + 1 + 2 + 2 + 1 + plan_floats)
+        let expected = wide(header_len as u32)
+            + wide(t) * wide(height) * wide(width) * 3
+            + wide(t) * 4 * (wide(state_dim) + wide(action_dim) + 1 + 2 + 2 + 1 + plan_floats)
             + 4;
-        if bytes.len() as u64 != expected {
+        if bytes.len() as u128 != expected {
             return Err(DataError::corrupt(
                 path,
                 format!(
@@ -375,6 +377,8 @@ impl Episode {
                 format!("has {t} frames, meta.json says {}", meta.length),
             ));
         }
+        let tu = t as usize;
+        let image_bytes = height as usize * width as usize * 3;
         let mut pos = header_len;
         let mut take = |n: usize| {
             let s = &bytes[pos..pos + n];

@@ -104,6 +104,15 @@ impl Dataset {
             episode
                 .validate()
                 .map_err(|e| DataError::corrupt(&path, e.to_string()))?;
+            if episode.plans.is_some() && meta.format_version < FORMAT_VERSION {
+                return Err(DataError::corrupt(
+                    &path,
+                    format!(
+                        "holds plans (format {FORMAT_VERSION}) but meta.json says format {}",
+                        meta.format_version
+                    ),
+                ));
+            }
             if (
                 episode.height,
                 episode.width,
@@ -197,7 +206,8 @@ impl Dataset {
         let (actions, action_mask) = match &e.plans {
             // The teacher's own chunk from this state (a rollout the policy drove).
             Some(plans) => {
-                let real = (plans.steps[t] as usize).min(plans.len as usize);
+                // at least 1: `open` refuses a count of 0, `from_memory` may not have checked
+                let real = (plans.steps[t] as usize).clamp(1, plans.len as usize);
                 (0..self.chunk_len)
                     .map(|k| (plans.action(t, k.min(real - 1), ad).to_vec(), k < real))
                     .unzip()

@@ -362,9 +362,35 @@ mod tests {
         .unwrap();
         let err = Dataset::open(&dir).unwrap_err().to_string();
         assert!(
-            err.contains("episode_000000.bin") && err.contains("plans"),
+            err.contains("episode_000000.bin") && err.contains("frame 0's plan"),
             "{err}"
         );
+        std::fs::write(&path, episodes[0].encode()).unwrap();
+        std::fs::write(&meta_path, &text).unwrap();
+        assert!(Dataset::open(&dir).is_ok());
+
+        // Plans under a meta.json of version 1 are refused.
+        let old = text.replace(
+            &format!("\"format_version\": {FORMAT_VERSION}"),
+            "\"format_version\": 1",
+        );
+        std::fs::write(&meta_path, &old).unwrap();
+        let err = Dataset::open(&dir).unwrap_err().to_string();
+        assert!(err.contains("meta.json says format 1"), "{err}");
+
+        // A header whose sizes overflow any machine word is a typed error, not a panic.
+        let mut huge = episodes[0].encode();
+        for word in [28, 32] {
+            huge[word..word + 4].copy_from_slice(&u32::MAX.to_le_bytes()); // action_dim, plan length
+        }
+        let meta = crate::data::format::EpisodeMeta {
+            length: 5,
+            ..ds.meta().episodes[0].clone()
+        };
+        let err = Episode::decode(&huge, &meta, &path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("header implies"), "{err}");
     }
 
     #[test]

@@ -271,7 +271,8 @@ impl Protocol {
 
 /// `path` with its `.` and `name/..` steps removed, without touching the disk: one file is
 /// spelt one way, so a suite's table label (and a reused result's target) does not depend on
-/// which protocol file named it (`a/b/../x.toml` and `a/x.toml` are the same target).
+/// which protocol file named it (`a/b/../x.toml` and `a/x.toml` are the same target). Being
+/// lexical, it would name another file than the disk does through a symlinked `b`.
 fn without_dot_dot(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
