@@ -328,6 +328,8 @@ mod tests {
             "goal-dagger-50",
             "long-dagger-150",
             "long-grpo",
+            "long-imitation-1128",
+            "long-imitation-continued",
             "arm4-lora",
         ] {
             assert_eq!(headline(name), Some(3), "{name}");
