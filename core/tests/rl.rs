@@ -17,7 +17,7 @@ use praxis_core::train::recipes::dpo;
 use praxis_core::train::recipes::ppo::{self, PpoOptions};
 use praxis_core::train::recipes::rollouts::{self, Decision, RolloutOptions, Trajectory};
 use praxis_core::train::run::RunDir;
-use praxis_core::train::{self, Chunks, Learner, Surrogate, TrainConfig};
+use praxis_core::train::{self, Chunks, Learner, Surrogate, TrainConfig, TrainOutcome};
 use rand::SeedableRng;
 
 mod common;
@@ -216,16 +216,27 @@ fn rl_config(dir: &Path, method: &str, extra: &str) -> TrainConfig {
     TrainConfig::from_toml(&text, "rl.toml", dir).unwrap()
 }
 
-#[test]
-fn an_rl_run_logs_its_rounds_and_resumes_bit_identical() {
+/// A temporary directory holding the 3 recorded `goal` demonstrations [`rl_config`] names.
+fn dir_with_demos() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     record(dir.path(), 3);
+    dir
+}
+
+/// Trains `cfg` into `out` on the CPU to its last step, uninterrupted.
+fn train_on_flex(out: &Path, cfg: &TrainConfig) -> TrainOutcome {
+    let flex = device::open(Backend::Flex).unwrap();
+    train::train(out, cfg, &flex, &AtomicBool::new(false), |_| {}).unwrap()
+}
+
+#[test]
+fn an_rl_run_logs_its_rounds_and_resumes_bit_identical() {
+    let dir = dir_with_demos();
     let cfg = rl_config(dir.path(), "dpo", "dpo = { decisions_per_trajectory = 2 }");
     let flex = device::open(Backend::Flex).unwrap();
-    let never = AtomicBool::new(false);
 
     let straight = dir.path().join("straight");
-    let outcome = train::train(&straight, &cfg, &flex, &never, |_| {}).unwrap();
+    let outcome = train_on_flex(&straight, &cfg);
     assert_eq!((outcome.step, outcome.interrupted), (6, false));
     let metrics = RunDir::open(&straight).unwrap().metrics().unwrap();
     let rounds: Vec<u64> = metrics
@@ -251,7 +262,7 @@ fn an_rl_run_logs_its_rounds_and_resumes_bit_identical() {
     .unwrap();
     // the stop is honoured at the next round boundary
     assert_eq!((outcome.step, outcome.interrupted), (4, true));
-    let outcome = train::resume(&split, &flex, &never, |_| {}).unwrap();
+    let outcome = train::resume(&split, &flex, &AtomicBool::new(false), |_| {}).unwrap();
     assert_eq!((outcome.step, outcome.interrupted), (6, false));
     let weights = |run: &Path| {
         let latest = RunDir::open(run).unwrap().latest().unwrap().unwrap();
@@ -272,16 +283,13 @@ fn an_rl_run_logs_its_rounds_and_resumes_bit_identical() {
 
 #[test]
 fn grpo_and_ppo_runs_train_through_the_trainer() {
-    let dir = tempfile::tempdir().unwrap();
-    record(dir.path(), 3);
-    let flex = device::open(Backend::Flex).unwrap();
-    let never = AtomicBool::new(false);
+    let dir = dir_with_demos();
     // GRPO with its KL penalty to the starting policy (which the trainer then loads), on the
     // progress reward so that the untrained policy's groups carry a signal
     for (method, extra) in [("grpo", "kl = 0.04\nreward = \"progress\"\n"), ("ppo", "")] {
         let cfg = rl_config(dir.path(), method, extra);
         let out = dir.path().join(method);
-        let outcome = train::train(&out, &cfg, &flex, &never, |_| {}).unwrap();
+        let outcome = train_on_flex(&out, &cfg);
         assert_eq!(outcome.step, 6, "{method}");
         let metrics = RunDir::open(&out).unwrap().metrics().unwrap();
         assert_eq!(
@@ -303,10 +311,7 @@ fn grpo_and_ppo_runs_train_through_the_trainer() {
 
 #[test]
 fn a_pass_trains_on_every_signal_decision_of_a_round_once() {
-    let dir = tempfile::tempdir().unwrap();
-    record(dir.path(), 3);
-    let flex = device::open(Backend::Flex).unwrap();
-    let never = AtomicBool::new(false);
+    let dir = dir_with_demos();
     // the progress reward, so that the untrained policy's groups carry a signal
     let covered = |draw: &str| {
         let cfg = rl_config(
@@ -315,7 +320,7 @@ fn a_pass_trains_on_every_signal_decision_of_a_round_once() {
             &format!("reward = \"progress\"\ndraw = \"{draw}\"\n"),
         );
         let out = dir.path().join(draw);
-        train::train(&out, &cfg, &flex, &never, |_| {}).unwrap();
+        train_on_flex(&out, &cfg);
         let metrics = RunDir::open(&out).unwrap().metrics().unwrap();
         let rounds: Vec<(usize, usize)> = metrics
             .iter()
@@ -338,10 +343,7 @@ fn a_pass_trains_on_every_signal_decision_of_a_round_once() {
 
 #[test]
 fn a_pass_with_fewer_decisions_than_updates_skips_none() {
-    let dir = tempfile::tempdir().unwrap();
-    record(dir.path(), 3);
-    let flex = device::open(Backend::Flex).unwrap();
-    let never = AtomicBool::new(false);
+    let dir = dir_with_demos();
     // one round of 150 updates over the few dozen decisions of 2 starts × 3 rollouts
     let mut cfg = rl_config(
         dir.path(),
@@ -353,7 +355,7 @@ fn a_pass_with_fewer_decisions_than_updates_skips_none() {
     cfg.log_every = 150;
     cfg.rl.as_mut().unwrap().updates_per_round = 150;
     let out = dir.path().join("pass");
-    train::train(&out, &cfg, &flex, &never, |_| {}).unwrap();
+    train_on_flex(&out, &cfg);
     let metrics = RunDir::open(&out).unwrap().metrics().unwrap();
     let last = metrics.last().unwrap();
     let round = last.rl.as_ref().unwrap();
