@@ -324,6 +324,13 @@ fn curriculum_commands_run_step_advance_and_rewind() {
     );
     let status = stdout(&praxis(&["curriculum", "status", run_s]));
     assert!(status.contains("step 20; stage 1 (cognitive)"), "{status}");
+    // the timeline gives the stage's wall time, read from the event log's times
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("stage 1 cognitive") && l.trim_end().ends_with(" min")),
+        "{status}"
+    );
     // a person promotes it, trains 10 updates, then rewinds to update 10 of stage 1
     let advanced = stdout(&praxis(&["curriculum", "advance", run_s]));
     assert!(advanced.contains("stage 2 (associative)"), "{advanced}");

@@ -205,12 +205,18 @@ impl Telemetry {
         }
     }
 
-    /// Emits one event. A listener that went away is forgotten, not an error.
+    /// Emits one event. A listener that went away is forgotten, not an error. A logged line
+    /// also carries `time`, the wall clock it was written at (seconds since the Unix epoch), so
+    /// that how long each stage took can be read back ([`stage_seconds`]).
     pub fn emit(&mut self, event: Event) -> Result<()> {
         if let Some((path, file)) = self.log.as_mut()
             && event.is_logged()
         {
-            let mut line = serde_json::to_string(&event).unwrap_or_default();
+            let mut value = serde_json::to_value(&event).unwrap_or_default();
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("time".into(), unix_seconds().into());
+            }
+            let mut line = value.to_string();
             line.push('\n');
             file.write_all(line.as_bytes())
                 .map_err(|e| Error::io(path.as_path(), e))?;
@@ -224,12 +230,136 @@ impl Telemetry {
     }
 }
 
+/// Seconds since the Unix epoch, to the millisecond (0 on a clock set before 1970).
+fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_millis() as f64 / 1000.0)
+}
+
+/// An event read back from `events.jsonl` with the wall clock it was written at (none in logs
+/// written before events carried it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    /// Seconds since the Unix epoch.
+    pub time: Option<f64>,
+    /// The event.
+    pub event: Event,
+}
+
 /// Reads an event log back (for status and replay). A line that does not parse (cut off by a
 /// crash) is skipped.
 pub fn read_log(path: &Path) -> Result<Vec<Event>> {
+    Ok(read_timed_log(path)?.into_iter().map(|e| e.event).collect())
+}
+
+/// [`read_log`] with each event's time.
+pub fn read_timed_log(path: &Path) -> Result<Vec<TimedEvent>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     Ok(text
         .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).ok()?;
+            let time = value.get("time").and_then(serde_json::Value::as_f64);
+            let event = serde_json::from_value(value).ok()?;
+            Some(TimedEvent { time, event })
+        })
         .collect())
+}
+
+/// Wall-clock seconds a stage visit took, pauses included: from the last time `stage` was
+/// entered at update `entered` to when it was left at update `left`, or, for the stage still
+/// running, to the log's last event. None when the log does not have both times (a log written
+/// before events carried them).
+pub fn stage_seconds(
+    log: &[TimedEvent],
+    stage: usize,
+    entered: u64,
+    left: Option<u64>,
+) -> Option<f64> {
+    let start = log.iter().rev().find_map(|e| match e.event {
+        Event::StageEntered { stage: s, step, .. } if s == stage && step == entered => e.time,
+        _ => None,
+    })?;
+    let end = match left {
+        Some(left) => log.iter().rev().find_map(|e| match e.event {
+            Event::StageLeft { stage: s, step, .. } if s == stage && step == left => e.time,
+            _ => None,
+        })?,
+        None => log.last()?.time?,
+    };
+    Some((end - start).max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Logged lines carry their time and read back as the same events; a stage's time runs
+    /// from its entry to its exit, or to the last event while it runs; a log without times
+    /// (written before they were recorded) gives none and still reads.
+    #[test]
+    fn logged_events_carry_their_time_and_give_each_stage_its_duration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let events = [
+            Event::StageEntered {
+                stage: 0,
+                name: "a".into(),
+                step: 0,
+            },
+            Event::Paused { step: 5 },
+            Event::StageLeft {
+                stage: 0,
+                name: "a".into(),
+                step: 10,
+                reason: "gate".into(),
+            },
+            Event::StageEntered {
+                stage: 1,
+                name: "b".into(),
+                step: 10,
+            },
+            Event::Completed { step: 12 },
+        ];
+        let mut telemetry = Telemetry::new(None, Some(&path)).unwrap();
+        for event in events.clone() {
+            telemetry.emit(event).unwrap();
+        }
+        let log = read_timed_log(&path).unwrap();
+        assert_eq!(
+            log.iter().map(|e| e.event.clone()).collect::<Vec<_>>(),
+            events
+        );
+        assert_eq!(read_log(&path).unwrap(), events);
+        let now = unix_seconds();
+        assert!(
+            log.iter()
+                .all(|e| e.time.is_some_and(|t| t > 1.7e9 && t <= now))
+        );
+
+        // the times as written, replaced by known ones
+        let mut timed = log.clone();
+        for (e, t) in timed.iter_mut().zip([100.0, 130.0, 160.0, 161.0, 250.0]) {
+            e.time = Some(t);
+        }
+        assert_eq!(stage_seconds(&timed, 0, 0, Some(10)), Some(60.0));
+        assert_eq!(stage_seconds(&timed, 1, 10, None), Some(89.0));
+        assert_eq!(
+            stage_seconds(&timed, 1, 10, Some(20)),
+            None,
+            "not left at 20"
+        );
+        assert_eq!(stage_seconds(&timed, 2, 12, None), None, "never entered");
+
+        let old = dir.path().join("old.jsonl");
+        std::fs::write(
+            &old,
+            "{\"event\":\"stage_entered\",\"stage\":0,\"name\":\"a\",\"step\":0}\n",
+        )
+        .unwrap();
+        let log = read_timed_log(&old).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(stage_seconds(&log, 0, 0, None), None);
+    }
 }

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use clap::{Args, Subcommand};
-use praxis_core::curriculum::engine::read_run_state;
+use praxis_core::curriculum::engine::{events_path, read_run_state};
 use praxis_core::curriculum::{CurriculumSpec, Engine, EngineOptions, GateOutcome};
 use praxis_core::device;
-use praxis_core::telemetry::{Event, GateStatus};
+use praxis_core::telemetry::{Event, GateStatus, read_timed_log, stage_seconds};
 
 use crate::progress;
 
@@ -37,7 +37,7 @@ pub enum CurriculumAction {
         #[arg(long)]
         resume: Option<PathBuf>,
     },
-    /// Show a run's stage timeline, its current stage and the last gate verdict.
+    /// Show a run's stage timeline (with each stage's wall time), its current stage and the last gate verdict.
     Status {
         /// Curriculum run directory.
         run: PathBuf,
@@ -271,16 +271,22 @@ fn gate_line(gate: &GateStatus) -> String {
 
 fn status(run: &Path) -> anyhow::Result<()> {
     let (spec, state) = read_run_state(run)?;
+    // A missing or unreadable log only costs the times.
+    let log = read_timed_log(&events_path(run)).unwrap_or_default();
     println!("curriculum '{}' on suite '{}'", spec.name, spec.suite);
     for record in &state.history {
-        println!(
-            "  stage {} {:<12} steps {:>6} .. {:<6} {}",
+        let minutes = stage_seconds(&log, record.stage, record.entered, record.left)
+            .map_or(String::new(), |s| format!("{:>6.1} min", s / 60.0));
+        let line = format!(
+            "  stage {} {:<12} steps {:>6} .. {:<6} {:<7}{}",
             record.stage + 1,
             record.name,
             record.entered,
             record.left.map_or("now".into(), |s| s.to_string()),
-            record.reason.clone().unwrap_or_default()
+            record.reason.clone().unwrap_or_default(),
+            minutes
         );
+        println!("{}", line.trim_end());
     }
     let stage = &spec.stages[state.stage];
     println!(
