@@ -212,11 +212,11 @@ impl Telemetry {
         if let Some((path, file)) = self.log.as_mut()
             && event.is_logged()
         {
-            let mut value = serde_json::to_value(&event).unwrap_or_default();
-            if let Some(fields) = value.as_object_mut() {
-                fields.insert("time".into(), unix_seconds().into());
-            }
-            let mut line = value.to_string();
+            let timed = LoggedEvent {
+                event: &event,
+                time: unix_seconds(),
+            };
+            let mut line = serde_json::to_string(&timed).unwrap_or_default();
             line.push('\n');
             file.write_all(line.as_bytes())
                 .map_err(|e| Error::io(path.as_path(), e))?;
@@ -228,6 +228,15 @@ impl Telemetry {
         }
         Ok(())
     }
+}
+
+/// An event as a line of `events.jsonl`: its own fields, as written before lines carried a
+/// time, then `time`.
+#[derive(Serialize)]
+struct LoggedEvent<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    time: f64,
 }
 
 /// Seconds since the Unix epoch, to the millisecond (0 on a clock set before 1970).
@@ -267,10 +276,11 @@ pub fn read_timed_log(path: &Path) -> Result<Vec<TimedEvent>> {
         .collect())
 }
 
-/// Wall-clock seconds a stage visit took, pauses included: from the last time `stage` was
-/// entered at update `entered` to when it was left at update `left`, or, for the stage still
-/// running, to the log's last event. None when the log does not have both times (a log written
-/// before events carried them).
+/// Wall-clock seconds a stage visit took: from the last time `stage` was entered at update
+/// `entered` to when it was left at update `left`, or, for the stage still running, to the
+/// log's last event. Everything in between counts: pauses, a stopped process until its
+/// `--resume`, separate `curriculum step` calls, and updates a rewind later undid. None when
+/// the log does not have both times (a log written before events carried them).
 pub fn stage_seconds(
     log: &[TimedEvent],
     stage: usize,
@@ -320,12 +330,40 @@ mod tests {
                 name: "b".into(),
                 step: 10,
             },
+            Event::Metrics {
+                stage: 1,
+                line: crate::train::run::MetricsLine {
+                    step: 11,
+                    loss: 2.9154227,
+                    grad_norm: 1.0,
+                    lr: 1e-3,
+                    samples_per_s: 1.0,
+                    data_ms: 0.0,
+                    update_ms: 0.0,
+                    skipped: 0,
+                    action_loss: None,
+                    auxiliary: Default::default(),
+                    rl: None,
+                },
+            },
             Event::Completed { step: 12 },
         ];
         let mut telemetry = Telemetry::new(None, Some(&path)).unwrap();
         for event in events.clone() {
             telemetry.emit(event).unwrap();
         }
+        // a line is the event as it was written before lines carried a time (its tag first, an
+        // f32 in its shortest form), then its time
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with(
+                "{\"event\":\"stage_entered\",\"stage\":0,\"name\":\"a\",\"step\":0,\"time\":"
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[4].contains("\"loss\":2.9154227,"), "{}", lines[4]);
         let log = read_timed_log(&path).unwrap();
         assert_eq!(
             log.iter().map(|e| e.event.clone()).collect::<Vec<_>>(),
@@ -340,7 +378,10 @@ mod tests {
 
         // the times as written, replaced by known ones
         let mut timed = log.clone();
-        for (e, t) in timed.iter_mut().zip([100.0, 130.0, 160.0, 161.0, 250.0]) {
+        for (e, t) in timed
+            .iter_mut()
+            .zip([100.0, 130.0, 160.0, 161.0, 200.0, 250.0])
+        {
             e.time = Some(t);
         }
         assert_eq!(stage_seconds(&timed, 0, 0, Some(10)), Some(60.0));
