@@ -74,14 +74,7 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
         actions: &actions,
         mask: &mask,
     };
-    let surrogate = Surrogate {
-        old_log_probs: &old,
-        advantages: &advantages,
-        clip: 0.2,
-        temperature: 1.0,
-        value_targets: None,
-        reference: None,
-    };
+    let surrogate = Surrogate::new(&old, &advantages, 0.2, 1.0);
     let start = learner.policy();
     for _ in 0..8 {
         learner
@@ -110,9 +103,9 @@ fn grpo_makes_successful_rollouts_more_likely_than_failed_ones() {
     let drift = |beta: Option<f32>| {
         let mut learner = Learner::new(start.clone(), &OptimizerConfig::default(), &device);
         for k in 0..8 {
-            let held = Surrogate {
-                reference: beta.map(|b| (&reference[..], b)),
-                ..surrogate
+            let held = match beta {
+                Some(beta) => surrogate.with_reference(&reference, beta),
+                None => surrogate,
             };
             let out = learner
                 .clipped_policy_step(chunks, held, 3e-3, None)
@@ -208,14 +201,7 @@ fn tempered_rollouts_start_the_update_at_ratio_one() {
     };
     let kl_at = |temperature: f32| {
         let mut learner = Learner::new(policy.clone(), &OptimizerConfig::default(), &device);
-        let surrogate = Surrogate {
-            old_log_probs: &old,
-            advantages: &advantages,
-            clip: 0.2,
-            temperature,
-            value_targets: None,
-            reference: None,
-        };
+        let surrogate = Surrogate::new(&old, &advantages, 0.2, temperature);
         let outcome = learner
             .clipped_policy_step(chunks, surrogate, 1e-3, None)
             .unwrap();

@@ -100,14 +100,8 @@ fn ppo_fits_its_values_and_favours_positive_advantages() {
         actions: &actions,
         mask: &mask,
     };
-    let surrogate = Surrogate {
-        old_log_probs: &old_values,
-        advantages: &adv,
-        clip: 0.2,
-        temperature: 1.0,
-        value_targets: Some((&returns, options.value_weight)),
-        reference: None,
-    };
+    let surrogate = Surrogate::new(&old_values, &adv, 0.2, 1.0)
+        .with_value_targets(&returns, options.value_weight);
     let mut value_losses = Vec::new();
     for _ in 0..12 {
         let outcome = learner

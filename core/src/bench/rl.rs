@@ -113,14 +113,7 @@ pub fn run(config: &RlBenchConfig, device: &ComputeDevice) -> Result<RlBenchRepo
         actions: &actions,
         mask: &mask,
     };
-    let surrogate = Surrogate {
-        old_log_probs: &old,
-        advantages: &advantages,
-        clip: 0.2,
-        temperature: 1.0,
-        value_targets: None,
-        reference: None,
-    };
+    let surrogate = Surrogate::new(&old, &advantages, 0.2, 1.0);
     let mut learner = Learner::new(policy, &OptimizerConfig::default(), &device.device);
     learner.clipped_policy_step(chunks, surrogate, 1e-5, None)?; // warm-up
     let started = Instant::now();

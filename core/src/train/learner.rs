@@ -44,6 +44,41 @@ pub struct Surrogate<'a> {
     pub reference: Option<(&'a [f32], f32)>,
 }
 
+impl<'a> Surrogate<'a> {
+    /// The plain clipped surrogate (GRPO without its KL term): no value loss, no reference.
+    pub fn new(
+        old_log_probs: &'a [f32],
+        advantages: &'a [f32],
+        clip: f32,
+        temperature: f32,
+    ) -> Self {
+        Self {
+            old_log_probs,
+            advantages,
+            clip,
+            temperature,
+            value_targets: None,
+            reference: None,
+        }
+    }
+
+    /// Adds PPO's value loss: the value head regresses on `targets`, weighted by `weight`.
+    pub fn with_value_targets(self, targets: &'a [f32], weight: f32) -> Self {
+        Self {
+            value_targets: Some((targets, weight)),
+            ..self
+        }
+    }
+
+    /// Adds GRPO's KL penalty to a reference policy's log-probabilities, weighted by `beta`.
+    pub fn with_reference(self, reference: &'a [f32], beta: f32) -> Self {
+        Self {
+            reference: Some((reference, beta)),
+            ..self
+        }
+    }
+}
+
 /// What one RL or preference update is given per decision of its batch: the executed
 /// actions as values on bin centres `[B × C × A]` and a mask of the credited values.
 #[derive(Clone, Copy)]

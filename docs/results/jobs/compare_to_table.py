@@ -1,9 +1,11 @@
 """Compare a recipe report's recipes.json with the committed table, eval target by eval target.
 
-Usage (from the repository root): python3 docs/results/jobs/compare_to_table.py runs/full-jobs2/recipes.json
+Usage (from the repository root):
+  python3 docs/results/jobs/compare_to_table.py runs/full-jobs2/recipes.json [TABLE.json]
+TABLE.json defaults to docs/results/recipes-full/v4-table.json, the table of that run's day.
 """
 import json,sys
-ref={(r['run'],r['seed']):r for r in json.load(open('docs/results/recipes-full/v4-table.json'))}
+ref={(r['run'],r['seed']):r for r in json.load(open(sys.argv[2] if len(sys.argv)>2 else 'docs/results/recipes-full/v4-table.json'))}
 new=json.load(open(sys.argv[1]))
 same=0;tot=0;tt=0
 for r in new:
