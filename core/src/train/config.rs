@@ -179,11 +179,17 @@ impl TrainConfig {
         Ok(config)
     }
 
-    /// Reads and parses a config file.
+    /// Reads and parses a config file. Relative paths in it are resolved against the file's
+    /// directory made absolute, so the config a run saves (and reads again to resume, or to
+    /// count its data) names the same files wherever it is read from.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml(&text, &path.display().to_string(), base)
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let base = std::path::absolute(base).map_err(|e| Error::io(base, e))?;
+        Self::from_toml(&text, &path.display().to_string(), &base)
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -268,6 +274,34 @@ mod tests {
         assert_eq!(c.data.datasets, vec![PathBuf::from("/runs/demos")]);
         let again = TrainConfig::from_toml(&c.to_toml(), "again", Path::new("/")).unwrap();
         assert_eq!(again, c);
+    }
+
+    /// A config named by a relative path is saved in its run directory and read back from
+    /// there (to resume, or to count the run's teacher labels): it still names the same
+    /// dataset, not one below the run directory.
+    #[test]
+    fn a_saved_config_names_the_same_files_when_read_back_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("configs");
+        std::fs::create_dir_all(config_dir.join("demos")).unwrap();
+        std::fs::write(config_dir.join("t.toml"), MINIMAL).unwrap();
+        // the same file, named relative to the working directory (as `praxis train configs/t.toml`)
+        let cwd = std::env::current_dir().unwrap();
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = PathBuf::from(up).join(config_dir.strip_prefix("/").unwrap().join("t.toml"));
+        assert!(relative.is_relative());
+        let config = TrainConfig::load(&relative).unwrap();
+        // deeper than the working directory, so the old resolution could not land by chance
+        let run = dir.path().join("report/goal/seed-0/run");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(run.join("config.toml"), config.to_toml()).unwrap();
+        let again = TrainConfig::load(&run.join("config.toml")).unwrap();
+        let dataset = &again.data.datasets[0];
+        assert!(dataset.is_dir(), "{} does not exist", dataset.display());
+        assert_eq!(
+            dataset.canonicalize().unwrap(),
+            config_dir.join("demos").canonicalize().unwrap()
+        );
     }
 
     #[test]
