@@ -213,14 +213,12 @@ fn default_plateau_window() -> usize {
 }
 
 impl CurriculumSpec {
-    /// Reads and checks a curriculum file; relative paths resolve against its directory.
+    /// Reads and checks a curriculum file; relative paths resolve against its directory, made
+    /// absolute, so the spec a run saves names the same files when the run is opened again.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_toml(
-            &text,
-            &path.display().to_string(),
-            path.parent().unwrap_or(Path::new(".")),
-        )
+        let base = crate::train::config::file_dir(path)?;
+        Self::from_toml(&text, &path.display().to_string(), &base)
     }
 
     /// Parses and checks a curriculum.
@@ -458,5 +456,38 @@ impl GateSpec {
             return bad("robustness_gap needs perturbations to measure against".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A curriculum named by a relative path, with its suite file named relatively, is saved
+    /// resolved in its run directory and read back from there when the run is opened again:
+    /// the suite it names is still the same file.
+    #[test]
+    fn a_saved_spec_names_the_same_suite_when_read_back_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_dir = dir.path().join("curricula");
+        std::fs::create_dir(&config_dir).unwrap();
+        let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/suites/goal.toml");
+        std::fs::copy(&suite, config_dir.join("my-goal.toml")).unwrap();
+        let text = "name = \"t\"\nsuite = \"my-goal.toml\"\npreset = \"xs\"\n\
+                    [[stages]]\nname = \"cognitive\"\nsignals = { imitation = 1.0 }\n\
+                    [stages.gate]\nbudget = 10\nsuccess = 1.0\n";
+        std::fs::write(config_dir.join("t.toml"), text).unwrap();
+        // the same file, named relative to the working directory
+        let cwd = std::env::current_dir().unwrap();
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = PathBuf::from(up).join(config_dir.strip_prefix("/").unwrap().join("t.toml"));
+        let spec = CurriculumSpec::load(&relative).unwrap();
+        // deeper than the working directory, so a path relative to it cannot land by chance
+        let run = dir.path().join("report/goal/seed-0/run");
+        std::fs::create_dir_all(&run).unwrap();
+        let saved = run.join("curriculum.toml");
+        std::fs::write(&saved, toml::to_string_pretty(&spec).unwrap()).unwrap();
+        let again = CurriculumSpec::load(&saved).unwrap();
+        assert_eq!(again.load_suite().unwrap().name, "goal");
     }
 }

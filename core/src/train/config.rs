@@ -147,6 +147,17 @@ fn default_head() -> String {
     "l1".into()
 }
 
+/// The absolute directory of a config file: what its relative paths resolve against. Made
+/// absolute because a run saves its resolved config and reads it back from the run directory;
+/// a path relative to the working directory would then resolve against the run directory.
+pub(crate) fn file_dir(path: &Path) -> Result<PathBuf> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::path::absolute(dir).map_err(|e| Error::io(dir, e))
+}
+
 impl TrainConfig {
     /// Parses a config; relative paths are resolved against `base` (the file's directory).
     pub fn from_toml(text: &str, origin: &str, base: &Path) -> Result<Self> {
@@ -179,17 +190,12 @@ impl TrainConfig {
         Ok(config)
     }
 
-    /// Reads and parses a config file. Relative paths in it are resolved against the file's
-    /// directory made absolute, so the config a run saves (and reads again to resume, or to
-    /// count its data) names the same files wherever it is read from.
+    /// Reads and parses a config file; relative paths resolve against its [`file_dir`], so the
+    /// config a run saves (and reads again to resume, or to count its data) names the same
+    /// files wherever it is read from.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let base = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let base = std::path::absolute(base).map_err(|e| Error::io(base, e))?;
-        Self::from_toml(&text, &path.display().to_string(), &base)
+        Self::from_toml(&text, &path.display().to_string(), &file_dir(path)?)
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
