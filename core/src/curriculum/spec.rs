@@ -477,10 +477,7 @@ mod tests {
                     [[stages]]\nname = \"cognitive\"\nsignals = { imitation = 1.0 }\n\
                     [stages.gate]\nbudget = 10\nsuccess = 1.0\n";
         std::fs::write(config_dir.join("t.toml"), text).unwrap();
-        // the same file, named relative to the working directory
-        let cwd = std::env::current_dir().unwrap();
-        let up = "../".repeat(cwd.components().count() - 1);
-        let relative = PathBuf::from(up).join(config_dir.strip_prefix("/").unwrap().join("t.toml"));
+        let relative = crate::train::config::relative_to_cwd(&config_dir.join("t.toml"));
         let spec = CurriculumSpec::load(&relative).unwrap();
         // deeper than the working directory, so a path relative to it cannot land by chance
         let run = dir.path().join("report/goal/seed-0/run");

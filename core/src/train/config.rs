@@ -158,6 +158,15 @@ pub(crate) fn file_dir(path: &Path) -> Result<PathBuf> {
     std::path::absolute(dir).map_err(|e| Error::io(dir, e))
 }
 
+/// `path` (absolute) named relative to the working directory, as a user who types
+/// `praxis train configs/t.toml` names it: for tests of how relative names resolve.
+#[cfg(test)]
+pub(crate) fn relative_to_cwd(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap();
+    let up = "../".repeat(cwd.components().count() - 1);
+    PathBuf::from(up).join(path.strip_prefix("/").unwrap())
+}
+
 impl TrainConfig {
     /// Parses a config; relative paths are resolved against `base` (the file's directory).
     pub fn from_toml(text: &str, origin: &str, base: &Path) -> Result<Self> {
@@ -291,10 +300,7 @@ mod tests {
         let config_dir = dir.path().join("configs");
         std::fs::create_dir_all(config_dir.join("demos")).unwrap();
         std::fs::write(config_dir.join("t.toml"), MINIMAL).unwrap();
-        // the same file, named relative to the working directory (as `praxis train configs/t.toml`)
-        let cwd = std::env::current_dir().unwrap();
-        let up = "../".repeat(cwd.components().count() - 1);
-        let relative = PathBuf::from(up).join(config_dir.strip_prefix("/").unwrap().join("t.toml"));
+        let relative = relative_to_cwd(&config_dir.join("t.toml"));
         assert!(relative.is_relative());
         let config = TrainConfig::load(&relative).unwrap();
         // deeper than the working directory, so the old resolution could not land by chance
