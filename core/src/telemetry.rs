@@ -126,6 +126,9 @@ pub enum Event {
         step: u64,
         rate: f64,
         labelled: usize,
+        /// What triggered the takeovers (absent in logs written before 2026-12-07).
+        #[serde(default)]
+        triggers: crate::train::recipes::dagger::Triggers,
     },
     /// A gate was evaluated.
     Gate(GateStatus),

@@ -188,6 +188,31 @@ fn a_zero_step_takeover_labels_the_straying_but_leaves_the_policy_driving() {
 }
 
 #[test]
+fn triggers_count_every_straying_streak_that_reaches_the_takeover_length() {
+    let (policy, tokenizer) = untrained();
+    let options = |takeover_steps| DaggerOptions {
+        takeover_steps,
+        labels: Labels::Takeover,
+        ..DaggerOptions::default()
+    };
+    // The teacher never drives: each would-be takeover is its two straying steps, the third
+    // (the trigger) driven on by the policy and not flagged, so each is a piece of its own.
+    let zero = round_with(&policy, &tokenizer, options(0));
+    assert!(zero.triggers.count > 0);
+    assert_eq!(zero.triggers.count, zero.episodes.len());
+    assert!(zero.episodes.iter().all(|piece| piece.len() == 2));
+    // Driving, the teacher's takeovers run on into the next streak's steps, so pieces merge.
+    let driven = round_with(&policy, &tokenizer, options(6));
+    assert!(driven.triggers.count >= driven.episodes.len());
+    assert!(!driven.episodes.is_empty());
+    for t in [zero.triggers, driven.triggers] {
+        assert!(t.grip_only <= t.count);
+        assert!(t.rollouts > 0 && t.rollouts <= 4 && t.rollouts <= t.count);
+        assert!(t.rollouts_succeeded <= t.rollouts);
+    }
+}
+
+#[test]
 fn each_labelled_state_gets_the_teachers_own_chunk_from_it() {
     let (policy, tokenizer) = untrained();
     let options = |chunk_labels| DaggerOptions {

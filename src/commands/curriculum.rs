@@ -228,11 +228,17 @@ fn printer() -> (mpsc::Sender<Event>, std::thread::JoinHandle<()>) {
                     step,
                     rate,
                     labelled,
+                    triggers,
                     ..
                 } => say(format!(
                     "step {step}: corrected rollouts: {labelled} labelled steps, teacher drove \
-                     {:.1}%",
-                    100.0 * rate
+                     {:.1}%, {} takeovers ({} on the gripper alone) in {} rollouts, {} of them \
+                     completed",
+                    100.0 * rate,
+                    triggers.count,
+                    triggers.grip_only,
+                    triggers.rollouts,
+                    triggers.rollouts_succeeded
                 )),
                 Event::Gate(gate) => say(format!("step {}: {}", gate.step, gate_line(&gate))),
                 Event::Completed { step } => say(format!("step {step}: complete")),

@@ -133,6 +133,7 @@ impl Engine {
             step: self.state.step,
             rate: round.intervention_rate,
             labelled: round.labelled,
+            triggers: round.triggers,
         })
     }
 }

@@ -139,6 +139,24 @@ impl Default for DaggerOptions {
     }
 }
 
+/// What made the teacher take over in a round: how often a straying streak reached
+/// `takeover_after` and why, and how the rollouts it happened in ended. With `takeover_steps =
+/// 0` the teacher never drives, so these are the takeovers that *would* have happened and the
+/// outcomes the policy reaches on its own after them: a trigger in a rollout the policy then
+/// completes alone was a disagreement, not a mistake.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triggers {
+    /// Straying streaks that reached `takeover_after`.
+    pub count: usize,
+    /// Of them, those in which the policy's motion stayed within `stray_distance` of the
+    /// teacher's at every step: only the gripper disagreed.
+    pub grip_only: usize,
+    /// Rollouts with at least one trigger.
+    pub rollouts: usize,
+    /// Of those rollouts, the ones that reached the goal.
+    pub rollouts_succeeded: usize,
+}
+
 /// What a round collected.
 #[derive(Debug, Clone)]
 pub struct DaggerRound {
@@ -150,6 +168,8 @@ pub struct DaggerRound {
     pub success_rate: f64,
     /// Labelled samples kept as training data (every control step, or the takeovers').
     pub labelled: usize,
+    /// What triggered the takeovers.
+    pub triggers: Triggers,
 }
 
 /// Who drives a rollout now.
@@ -170,6 +190,11 @@ struct Rollout {
     episode: Episode,
     done: bool,
     straying: u32,
+    /// Whether every step of the current straying streak disagreed on the gripper alone.
+    streak_grip_only: bool,
+    /// Straying streaks that reached `takeover_after`, and how many of them on the gripper alone.
+    triggers: usize,
+    grip_only_triggers: usize,
     control: Control,
     teacher_steps: usize,
     /// Per frame: part of a takeover (the straying steps before it, or teacher-driven).
@@ -220,6 +245,9 @@ pub fn collect(
                 episode,
                 done: false,
                 straying: 0,
+                streak_grip_only: false,
+                triggers: 0,
+                grip_only_triggers: 0,
                 control: Control::Policy,
                 teacher_steps: 0,
                 takeover: Vec::new(),
@@ -257,6 +285,13 @@ pub fn collect(
     let teacher_steps: usize = rollouts.iter().map(|r| r.teacher_steps).sum();
     let successes = rollouts.iter().filter(|r| r.episode.success).count();
     let success_rate = successes as f64 / rollouts.len() as f64;
+    let triggered = || rollouts.iter().filter(|r| r.triggers > 0);
+    let triggers = Triggers {
+        count: rollouts.iter().map(|r| r.triggers).sum(),
+        grip_only: rollouts.iter().map(|r| r.grip_only_triggers).sum(),
+        rollouts: triggered().count(),
+        rollouts_succeeded: triggered().filter(|r| r.episode.success).count(),
+    };
     let pieces: Vec<Episode> = match options.labels {
         Labels::Every => rollouts.into_iter().map(|r| r.episode).collect(),
         Labels::Takeover => rollouts
@@ -274,6 +309,7 @@ pub fn collect(
         success_rate,
         labelled: episodes.iter().map(Episode::len).sum(),
         episodes,
+        triggers,
     })
 }
 
@@ -353,12 +389,17 @@ fn step_with_teacher(
     let grip = |a: &Action| (a.0.len() > 2).then(|| a.0[a.0.len() - 1] > 0.0);
     let grip_disagrees = matches!((grip(&proposed), grip(&label)), (Some(p), Some(t)) if p != t);
     if rollout.control == Control::Policy {
-        if distance > options.stray_distance || grip_disagrees {
+        let motion_strays = distance > options.stray_distance;
+        if motion_strays || grip_disagrees {
             rollout.straying += 1;
+            rollout.streak_grip_only =
+                (rollout.straying == 1 || rollout.streak_grip_only) && !motion_strays;
         } else {
             rollout.straying = 0;
         }
         if rollout.straying >= options.takeover_after.max(1) {
+            rollout.triggers += 1;
+            rollout.grip_only_triggers += usize::from(rollout.streak_grip_only);
             rollout.control = match options.handback {
                 Handback::Steps if options.takeover_steps == 0 => Control::Policy,
                 Handback::Steps => Control::TeacherFor(options.takeover_steps),

@@ -1,0 +1,181 @@
+//! Where DAgger's takeovers come from: one round of a checkpoint's rollouts in which the
+//! teacher never drives (`takeover_steps = 0`), so each trigger is a takeover that *would* have
+//! happened, and the rollout then shows what the policy reaches on its own after it; then the
+//! same round with the teacher taking over. A trigger in a rollout the policy completes alone
+//! was a disagreement with the teacher, not a mistake that needed correcting.
+//!
+//! Given the directory of the demonstrations the checkpoint was trained on (one dataset per
+//! task), it also measures how far off the demonstrations each rollout's first straying state
+//! is: its nearest demonstration frame of the same task and sub-goal, in the robot's state and
+//! the affordance point (each dimension scaled by its spread over the demonstrations), against
+//! the same distance from demonstration frames to the *other* demonstrations. DAgger's premise
+//! is that the learner strays into states the expert never showed; if its first straying
+//! states are as close to the demonstrations as the demonstrations are to each other, it
+//! strays where it was shown what to do.
+//!
+//! Run: `cargo run --release --example dagger_triggers -- CHECKPOINT SUITE EPISODES SEED
+//! HANDBACK [DEMOS]` (HANDBACK: steps or subgoal); prints one JSON line per round, then one
+//! for the distances.
+
+use praxis_core::checkpoint;
+use praxis_core::data::{Dataset, Episode};
+use praxis_core::sim::{Suite, Variations};
+use praxis_core::train::recipes::dagger::{self, DaggerOptions, Handback, Labels};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, suite, episodes, seed, rest @ ..] = args.as_slice() else {
+        return Err("usage: dagger_triggers CHECKPOINT SUITE EPISODES SEED [steps|subgoal]".into());
+    };
+    let handback = match rest.first().map(String::as_str) {
+        Some("steps") => Handback::Steps,
+        Some("subgoal") => Handback::Subgoal,
+        other => return Err(format!("unknown handback {other:?} (steps or subgoal)").into()),
+    };
+    let device = praxis_core::device::open_requested(None)?;
+    let ckpt = checkpoint::load(std::path::Path::new(dir), &device.device)?;
+    let suite = Suite::resolve(suite)?;
+    let tasks: Vec<String> = suite.tasks.iter().map(|t| t.name.clone()).collect();
+    let mut first_strays = Vec::new();
+    for (name, takeover_steps) in [("policy alone", 0), ("teacher takes over", 6)] {
+        let options = DaggerOptions {
+            episodes: episodes.parse()?,
+            labels: Labels::Takeover,
+            handback: if takeover_steps == 0 {
+                Handback::Steps
+            } else {
+                handback
+            },
+            takeover_steps,
+            ..DaggerOptions::default()
+        };
+        let round = dagger::collect(
+            &ckpt.policy,
+            &ckpt.meta.tokenizer,
+            &suite,
+            &tasks,
+            seed.parse()?,
+            Variations::default(),
+            &options,
+        )?;
+        println!(
+            "{}",
+            serde_json::json!({
+                "round": name,
+                "success": round.success_rate,
+                "intervention_rate": round.intervention_rate,
+                "labelled": round.labelled,
+                "triggers": round.triggers,
+            })
+        );
+        if takeover_steps == 0 {
+            // the pieces come in rollout order, so a seed's first piece is its first streak
+            let mut seen = std::collections::HashSet::new();
+            first_strays = round
+                .episodes
+                .into_iter()
+                .filter(|piece| seen.insert(piece.seed))
+                .collect();
+        }
+    }
+    if let Some(demos) = rest.get(1) {
+        println!(
+            "{}",
+            distances(std::path::Path::new(demos), &tasks, &first_strays)?
+        );
+    }
+    Ok(())
+}
+
+/// A frame as a point: the robot's state and the affordance point.
+fn point(ep: &Episode, t: usize) -> Vec<f32> {
+    let dim = ep.state_dim as usize;
+    let mut p = ep.states[t * dim..(t + 1) * dim].to_vec();
+    p.extend_from_slice(&ep.affordance[t]);
+    p
+}
+
+/// Nearest distance from `p` to a frame of `episodes` on sub-goal `subtask`, each dimension
+/// divided by `scale`.
+fn nearest(p: &[f32], subtask: u32, episodes: &[&Episode], scale: &[f32]) -> Option<f32> {
+    episodes
+        .iter()
+        .flat_map(|ep| {
+            (0..ep.len())
+                .filter(|&t| ep.subtasks[t] == subtask)
+                .map(|t| point(ep, t))
+        })
+        .map(|q| {
+            p.iter()
+                .zip(&q)
+                .zip(scale)
+                .map(|((a, b), s)| ((a - b) / s).powi(2))
+                .sum::<f32>()
+                .sqrt()
+        })
+        .min_by(f32::total_cmp)
+}
+
+/// Quantiles 0.5 and 0.9 of `values` (sorted here).
+fn quantiles(mut values: Vec<f32>) -> serde_json::Value {
+    values.sort_by(f32::total_cmp);
+    let at = |q: f64| {
+        values
+            .get(((values.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+    };
+    serde_json::json!({ "n": values.len(), "median": at(0.5), "p90": at(0.9) })
+}
+
+fn distances(
+    demos: &std::path::Path,
+    tasks: &[String],
+    first_strays: &[Episode],
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let mut stray = Vec::new();
+    let mut within = Vec::new();
+    let mut subtasks = std::collections::BTreeMap::<u32, usize>::new();
+    for task in tasks {
+        let data = Dataset::open(&demos.join(task))?;
+        let episodes: Vec<&Episode> = data.episodes().iter().collect();
+        let points: Vec<Vec<f32>> = episodes
+            .iter()
+            .flat_map(|ep| (0..ep.len()).map(|t| point(ep, t)))
+            .collect();
+        let dims = points[0].len();
+        let scale: Vec<f32> = (0..dims)
+            .map(|d| {
+                let mean = points.iter().map(|p| p[d]).sum::<f32>() / points.len() as f32;
+                let var =
+                    points.iter().map(|p| (p[d] - mean).powi(2)).sum::<f32>() / points.len() as f32;
+                var.sqrt().max(1e-3)
+            })
+            .collect();
+        for piece in first_strays.iter().filter(|p| &p.task == task) {
+            *subtasks.entry(piece.subtasks[0]).or_default() += 1;
+            stray.extend(nearest(
+                &point(piece, 0),
+                piece.subtasks[0],
+                &episodes,
+                &scale,
+            ));
+        }
+        // every 10th frame of the first 20 demonstrations, against the other demonstrations
+        for (i, ep) in episodes.iter().enumerate().take(20) {
+            let others: Vec<&Episode> = episodes
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, e)| *e)
+                .collect();
+            for t in (0..ep.len()).step_by(10) {
+                within.extend(nearest(&point(ep, t), ep.subtasks[t], &others, &scale));
+            }
+        }
+    }
+    Ok(serde_json::json!({
+        "first_stray_to_demos": quantiles(stray),
+        "demo_to_other_demos": quantiles(within),
+        "first_stray_subgoal": subtasks,
+    }))
+}
