@@ -13,13 +13,20 @@
 //! states are as close to the demonstrations as the demonstrations are to each other, it
 //! strays where it was shown what to do.
 //!
+//! With the demonstrations it also applies the stray detector's test at the demonstrations'
+//! own frames: how often the policy, re-planning there, already disagrees with the action the
+//! teacher took on its training data.
+//!
+//! A further directory of datasets (a DAgger run's `data/corrections`) gets the same test at
+//! the corrections' frames. EPISODES = 0 skips the rounds (and the distances, which need them).
+//!
 //! Run: `cargo run --release --example dagger_triggers -- CHECKPOINT SUITE EPISODES SEED
-//! HANDBACK [DEMOS]` (HANDBACK: steps or subgoal); prints one JSON line per round, then one
+//! HANDBACK [DEMOS [CORRECTIONS]]` (HANDBACK: steps or subgoal); prints one JSON line per round, then one
 //! for the distances.
 
 use praxis_core::checkpoint;
 use praxis_core::data::{Dataset, Episode};
-use praxis_core::sim::{Suite, Variations};
+use praxis_core::sim::{Observation, Suite, Variations};
 use praxis_core::train::recipes::dagger::{self, DaggerOptions, Handback, Labels};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,9 +44,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let suite = Suite::resolve(suite)?;
     let tasks: Vec<String> = suite.tasks.iter().map(|t| t.name.clone()).collect();
     let mut first_strays = Vec::new();
-    for (name, takeover_steps) in [("policy alone", 0), ("teacher takes over", 6)] {
+    let episodes: usize = episodes.parse()?;
+    let rounds = if episodes == 0 {
+        &[][..]
+    } else {
+        &[("policy alone", 0), ("teacher takes over", 6)][..]
+    };
+    for &(name, takeover_steps) in rounds {
         let options = DaggerOptions {
-            episodes: episodes.parse()?,
+            episodes,
             labels: Labels::Takeover,
             handback: if takeover_steps == 0 {
                 Handback::Steps
@@ -79,12 +92,89 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     if let Some(demos) = rest.get(1) {
+        let demos = std::path::Path::new(demos);
+        if episodes > 0 {
+            println!("{}", distances(demos, &tasks, &first_strays)?);
+        }
+        let demo_sets: Vec<_> = tasks.iter().map(|task| demos.join(task)).collect();
         println!(
             "{}",
-            distances(std::path::Path::new(demos), &tasks, &first_strays)?
+            serde_json::json!({ "on_demonstrations": strays_on(&ckpt, &demo_sets)? })
         );
+        if let Some(corrections) = rest.get(2) {
+            let mut sets: Vec<_> = std::fs::read_dir(corrections)?
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<Result<_, _>>()?;
+            sets.sort();
+            println!(
+                "{}",
+                serde_json::json!({ "on_corrections": strays_on(&ckpt, &sets)? })
+            );
+        }
     }
     Ok(())
+}
+
+/// The stray detector's test (`DaggerOptions::default()`'s distance, or a gripper
+/// disagreement) applied at the recorded frames of `datasets`: the share of them at which the
+/// policy, re-planning there, would already disagree with the action the teacher labelled them
+/// with. A policy that has fitted its training data disagrees at few of its frames.
+fn strays_on(
+    ckpt: &checkpoint::Checkpoint,
+    datasets: &[std::path::PathBuf],
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let options = DaggerOptions::default();
+    let config = ckpt.policy.config().clone();
+    let per_obs = config.chunk_len * config.action_dim;
+    let mut rng = praxis_core::train::loader::step_rng(7, 0, 4);
+    let (mut frames, mut flagged) = (0usize, 0usize);
+    let mut by_subgoal = std::collections::BTreeMap::<u32, [usize; 2]>::new();
+    let mut by_task = std::collections::BTreeMap::<String, [usize; 2]>::new();
+    for dir in datasets {
+        let data = Dataset::open(dir)?;
+        for ep in data.episodes() {
+            let (dims, state_dim) = (ep.action_dim as usize, ep.state_dim as usize);
+            let image = ep.image_bytes();
+            let observations: Vec<Observation> = (0..ep.len())
+                .map(|t| Observation {
+                    image: ep.images[t * image..(t + 1) * image].to_vec(),
+                    width: ep.width,
+                    height: ep.height,
+                    proprio: ep.states[t * state_dim..(t + 1) * state_dim].to_vec(),
+                    instruction: ep.instruction.clone(),
+                })
+                .collect();
+            let refs: Vec<&Observation> = observations.iter().collect();
+            let chunk =
+                praxis_core::eval::act_batch(&ckpt.policy, &ckpt.meta.tokenizer, &refs, &mut rng)?;
+            for t in 0..ep.len() {
+                let start = t * per_obs;
+                let proposed = praxis_core::eval::executable_action(&chunk[start..start + dims]);
+                let taken = &ep.actions[t * dims..(t + 1) * dims];
+                let distance = ((proposed.0[0] - taken[0]).powi(2)
+                    + (proposed.0[1] - taken[1]).powi(2))
+                .sqrt();
+                let grip = dims > 2 && (proposed.0[dims - 1] > 0.0) != (taken[dims - 1] > 0.0);
+                let strays = distance > options.stray_distance || grip;
+                frames += 1;
+                flagged += usize::from(strays);
+                for entry in [
+                    by_subgoal.entry(ep.subtasks[t]).or_default(),
+                    by_task.entry(ep.task.clone()).or_default(),
+                ] {
+                    entry[0] += usize::from(strays);
+                    entry[1] += 1;
+                }
+            }
+        }
+    }
+    Ok(serde_json::json!({
+        "demonstration_frames": frames,
+        "flagged_as_straying": flagged,
+        "share": flagged as f64 / frames.max(1) as f64,
+        "by_subgoal_flagged_of_frames": by_subgoal,
+        "by_task_flagged_of_frames": by_task,
+    }))
 }
 
 /// A frame as a point: the robot's state and the affordance point.
