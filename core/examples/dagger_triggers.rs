@@ -110,9 +110,128 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "{}",
                 serde_json::json!({ "on_corrections": strays_on(&ckpt, &sets)? })
             );
+            println!(
+                "{}",
+                serde_json::json!({ "label_conflicts": conflicts(&demo_sets, &sets)? })
+            );
         }
     }
     Ok(())
+}
+
+/// Whether two labels differ by the stray detector's test.
+fn labels_differ(a: &[f32], b: &[f32]) -> bool {
+    let motion = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+    let dims = a.len();
+    motion > DaggerOptions::default().stray_distance
+        || (dims > 2 && (a[dims - 1] > 0.0) != (b[dims - 1] > 0.0))
+}
+
+/// One recorded frame: which episode, its camera image and its label.
+struct Frame<'a> {
+    episode: usize,
+    image: &'a [u8],
+    label: &'a [f32],
+}
+
+fn frames_of(episodes: &[Episode]) -> Vec<Frame<'_>> {
+    episodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ep)| {
+            let (bytes, dims) = (ep.image_bytes(), ep.action_dim as usize);
+            (0..ep.len()).map(move |t| Frame {
+                episode: i,
+                image: &ep.images[t * bytes..(t + 1) * bytes],
+                label: &ep.actions[t * dims..(t + 1) * dims],
+            })
+        })
+        .collect()
+}
+
+/// The frame of `pool` (other than episode `skip`'s) whose image is nearest to `image`, and
+/// the root-mean-square difference per pixel channel (0-255).
+fn nearest_image<'a>(
+    image: &[u8],
+    pool: &'a [Frame<'a>],
+    skip: Option<usize>,
+) -> Option<(&'a Frame<'a>, f32)> {
+    pool.iter()
+        .filter(|f| Some(f.episode) != skip)
+        .map(|f| {
+            let sq: u64 = image
+                .iter()
+                .zip(f.image)
+                .map(|(&a, &b)| (i32::from(a) - i32::from(b)).pow(2) as u64)
+                .sum();
+            (f, sq)
+        })
+        .min_by_key(|&(_, sq)| sq)
+        .map(|(f, sq)| (f, (sq as f32 / image.len() as f32).sqrt()))
+}
+
+/// Label conflicts as a policy reading the camera meets them: for each correction frame, the
+/// demonstration frame of its task with the nearest image, and whether their labels differ by
+/// the stray detector's test; against the same for every fifth demonstration frame and the
+/// nearest frame of another demonstration. Frames whose images are as alike as that, with
+/// labels that differ, are what no policy reading the image can fit both of.
+fn conflicts(
+    demo_sets: &[std::path::PathBuf],
+    correction_sets: &[std::path::PathBuf],
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let demos: Vec<Dataset> = demo_sets
+        .iter()
+        .map(|d| Dataset::open(d))
+        .collect::<Result<_, _>>()?;
+    let corrections: Vec<Dataset> = correction_sets
+        .iter()
+        .map(|d| Dataset::open(d))
+        .collect::<Result<_, _>>()?;
+    let (mut within, mut across) = (Vec::new(), Vec::new());
+    for data in &demos {
+        let Some(task) = data.episodes().first().map(|e| e.task.clone()) else {
+            continue;
+        };
+        let pool = frames_of(data.episodes());
+        for frame in pool.iter().step_by(5) {
+            if let Some((near, rms)) = nearest_image(frame.image, &pool, Some(frame.episode)) {
+                within.push((rms, labels_differ(frame.label, near.label)));
+            }
+        }
+        for set in &corrections {
+            let mine: Vec<Episode> = set
+                .episodes()
+                .iter()
+                .filter(|e| e.task == task)
+                .cloned()
+                .collect();
+            for frame in frames_of(&mine) {
+                if let Some((near, rms)) = nearest_image(frame.image, &pool, None) {
+                    across.push((rms, labels_differ(frame.label, near.label)));
+                }
+            }
+        }
+    }
+    let median = |v: &mut Vec<(f32, bool)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v.get(v.len() / 2).map_or(0.0, |p| p.0)
+    };
+    let close = median(&mut within);
+    let summary = |v: &[(f32, bool)]| {
+        let near: Vec<_> = v.iter().filter(|p| p.0 <= close).collect();
+        serde_json::json!({
+            "frames": v.len(),
+            "labels_differ": v.iter().filter(|p| p.1).count(),
+            "as_close_as_the_median_demonstration_pair": near.len(),
+            "of_those_labels_differ": near.iter().filter(|p| p.1).count(),
+            "median_rms": v.get(v.len() / 2).map(|p| p.0),
+        })
+    };
+    Ok(serde_json::json!({
+        "median_rms_demonstration_pair": close,
+        "demonstration_to_other_demonstrations": summary(&within),
+        "correction_to_demonstrations": summary({ median(&mut across); &across }),
+    }))
 }
 
 /// The stray detector's test (`DaggerOptions::default()`'s distance, or a gripper
