@@ -1,28 +1,26 @@
-//! Where DAgger's takeovers come from: one round of a checkpoint's rollouts in which the
-//! teacher never drives (`takeover_steps = 0`), so each trigger is a takeover that *would* have
-//! happened, and the rollout then shows what the policy reaches on its own after it; then the
-//! same round with the teacher taking over. A trigger in a rollout the policy completes alone
-//! was a disagreement with the teacher, not a mistake that needed correcting.
+//! Why DAgger's corrections do (or do not) help: measurements of a checkpoint, its
+//! demonstrations and its corrections, with the stray detector's own test (the policy's
+//! re-planned first action against the teacher's label: motion more than `stray_distance`
+//! apart, or the gripper command different). Results: `docs/results/dagger-why/`.
 //!
-//! Given the directory of the demonstrations the checkpoint was trained on (one dataset per
-//! task), it also measures how far off the demonstrations each rollout's first straying state
-//! is: its nearest demonstration frame of the same task and sub-goal, in the robot's state and
-//! the affordance point (each dimension scaled by its spread over the demonstrations), against
-//! the same distance from demonstration frames to the *other* demonstrations. DAgger's premise
-//! is that the learner strays into states the expert never showed; if its first straying
-//! states are as close to the demonstrations as the demonstrations are to each other, it
-//! strays where it was shown what to do.
-//!
-//! With the demonstrations it also applies the stray detector's test at the demonstrations'
-//! own frames: how often the policy, re-planning there, already disagrees with the action the
-//! teacher took on its training data.
-//!
-//! A further directory of datasets (a DAgger run's `data/corrections`) gets the same test at
-//! the corrections' frames. EPISODES = 0 skips the rounds (and the distances, which need them).
+//! - **Rounds** (EPISODES > 0): one round of rollouts in which the teacher never drives
+//!   (`takeover_steps = 0`), so each trigger is a takeover that *would* have happened and the
+//!   rollout shows how the policy fares alone after it; then the same round with the teacher
+//!   taking over. A trigger in a rollout the policy completes alone was a disagreement, not a
+//!   mistake.
+//! - **Distances** (rounds and DEMOS, one dataset per task): each rollout's first straying
+//!   state against the nearest demonstration frame of its task and sub-goal (robot state and
+//!   affordance point, each dimension scaled by its spread), beside the same distance between
+//!   demonstrations. DAgger's premise is that the learner strays where the expert never went.
+//! - **Fit** (DEMOS, and CORRECTIONS: a DAgger run's `data/corrections`): the share of their
+//!   frames at which the policy would already stray from the recorded label.
+//! - **Label conflicts** (CORRECTIONS): each correction frame against the demonstration frame
+//!   with the nearest camera image, and whether their labels differ, beside the same between
+//!   demonstrations. No policy can fit two labels for what is, to it, the same image.
 //!
 //! Run: `cargo run --release --example dagger_triggers -- CHECKPOINT SUITE EPISODES SEED
-//! HANDBACK [DEMOS [CORRECTIONS]]` (HANDBACK: steps or subgoal); prints one JSON line per round, then one
-//! for the distances.
+//! HANDBACK [DEMOS [CORRECTIONS]]` (HANDBACK: `steps` or `subgoal`); one JSON line per
+//! measurement.
 
 use praxis_core::checkpoint;
 use praxis_core::data::{Dataset, Episode};
@@ -32,7 +30,10 @@ use praxis_core::train::recipes::dagger::{self, DaggerOptions, Handback, Labels}
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir, suite, episodes, seed, rest @ ..] = args.as_slice() else {
-        return Err("usage: dagger_triggers CHECKPOINT SUITE EPISODES SEED [steps|subgoal]".into());
+        return Err(
+            "usage: dagger_triggers CHECKPOINT SUITE EPISODES SEED HANDBACK [DEMOS [CORRECTIONS]]"
+                .into(),
+        );
     };
     let handback = match rest.first().map(String::as_str) {
         Some("steps") => Handback::Steps,
@@ -188,6 +189,7 @@ fn conflicts(
         .map(|d| Dataset::open(d))
         .collect::<Result<_, _>>()?;
     let (mut within, mut across) = (Vec::new(), Vec::new());
+    let mut tasks_of_across = Vec::new();
     for data in &demos {
         let Some(task) = data.episodes().first().map(|e| e.task.clone()) else {
             continue;
@@ -208,6 +210,7 @@ fn conflicts(
             for frame in frames_of(&mine) {
                 if let Some((near, rms)) = nearest_image(frame.image, &pool, None) {
                     across.push((rms, labels_differ(frame.label, near.label)));
+                    tasks_of_across.push(task.clone());
                 }
             }
         }
@@ -217,6 +220,14 @@ fn conflicts(
         v.get(v.len() / 2).map_or(0.0, |p| p.0)
     };
     let close = median(&mut within);
+    let mut close_by_task = std::collections::BTreeMap::<&str, [usize; 2]>::new();
+    for ((rms, differ), task) in across.iter().zip(&tasks_of_across) {
+        if *rms <= close {
+            let entry = close_by_task.entry(task.as_str()).or_default();
+            entry[0] += usize::from(*differ);
+            entry[1] += 1;
+        }
+    }
     let summary = |v: &[(f32, bool)]| {
         let near: Vec<_> = v.iter().filter(|p| p.0 <= close).collect();
         serde_json::json!({
@@ -230,6 +241,7 @@ fn conflicts(
     Ok(serde_json::json!({
         "median_rms_demonstration_pair": close,
         "demonstration_to_other_demonstrations": summary(&within),
+        "close_corrections_by_task_labels_differ_of": close_by_task,
         "correction_to_demonstrations": summary({ median(&mut across); &across }),
     }))
 }
