@@ -190,6 +190,7 @@ fn conflicts(
         .collect::<Result<_, _>>()?;
     let (mut within, mut across) = (Vec::new(), Vec::new());
     let mut tasks_of_across = Vec::new();
+    let mut opening = Vec::new();
     for data in &demos {
         let Some(task) = data.episodes().first().map(|e| e.task.clone()) else {
             continue;
@@ -207,10 +208,20 @@ fn conflicts(
                 .filter(|e| e.task == task)
                 .cloned()
                 .collect();
-            for frame in frames_of(&mine) {
+            let firsts: Vec<usize> = mine
+                .iter()
+                .scan(0, |start, ep| {
+                    let first = *start;
+                    *start += ep.len();
+                    Some(first)
+                })
+                .collect();
+            for (k, frame) in frames_of(&mine).into_iter().enumerate() {
                 if let Some((near, rms)) = nearest_image(frame.image, &pool, None) {
                     across.push((rms, labels_differ(frame.label, near.label)));
                     tasks_of_across.push(task.clone());
+                    // a piece's first two frames are the straying steps before its takeover
+                    opening.push(k - firsts[frame.episode] < 2);
                 }
             }
         }
@@ -221,9 +232,13 @@ fn conflicts(
     };
     let close = median(&mut within);
     let mut close_by_task = std::collections::BTreeMap::<&str, [usize; 2]>::new();
-    for ((rms, differ), task) in across.iter().zip(&tasks_of_across) {
+    let mut close_by_place = [[0usize; 2]; 2];
+    for (((rms, differ), task), first) in across.iter().zip(&tasks_of_across).zip(&opening) {
         if *rms <= close {
             let entry = close_by_task.entry(task.as_str()).or_default();
+            entry[0] += usize::from(*differ);
+            entry[1] += 1;
+            let entry = &mut close_by_place[usize::from(*first)];
             entry[0] += usize::from(*differ);
             entry[1] += 1;
         }
@@ -242,6 +257,8 @@ fn conflicts(
         "median_rms_demonstration_pair": close,
         "demonstration_to_other_demonstrations": summary(&within),
         "close_corrections_by_task_labels_differ_of": close_by_task,
+        "close_corrections_later_frames_labels_differ_of": close_by_place[0],
+        "close_corrections_first_two_frames_labels_differ_of": close_by_place[1],
         "correction_to_demonstrations": summary({ median(&mut across); &across }),
     }))
 }

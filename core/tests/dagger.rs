@@ -1,6 +1,7 @@
 //! DAgger's corrected rollouts (`recipes::dagger`) on the xs preset: with `labels =
 //! "takeover"` a round keeps only the takeovers of the very same rollouts — the straying steps
-//! that triggered each and the steps the teacher drove — as short episodes of their own; with
+//! that triggered each and the steps the teacher drove — as short episodes of their own
+//! (`"driven"`: the teacher's steps alone); with
 //! `handback = "subgoal"` a takeover lasts until the sub-goal is reached; `label_budget` keeps
 //! the round's first pieces that fit (of a first piece that does not, its first frames).
 
@@ -185,6 +186,25 @@ fn a_zero_step_takeover_labels_the_straying_but_leaves_the_policy_driving() {
     assert_eq!(zero.intervention_rate, 0.0);
     // the straying steps before each would-be takeover are still labelled
     assert!(zero.labelled > 0);
+}
+
+#[test]
+fn driven_labels_keep_the_takeovers_without_their_straying_steps() {
+    let (policy, tokenizer) = untrained();
+    let takeover = round(&policy, &tokenizer, Labels::Takeover);
+    let driven = round(&policy, &tokenizer, Labels::Driven);
+    // The same rollouts: only which frames are kept differs.
+    assert_eq!(driven.intervention_rate, takeover.intervention_rate);
+    assert_eq!(driven.triggers, takeover.triggers);
+    // Exactly the frames the teacher drove, each a part of one takeover piece.
+    let every = round(&policy, &tokenizer, Labels::Every);
+    let steps: usize = every.episodes.iter().map(|e| e.len()).sum();
+    let teacher_steps = (driven.intervention_rate * steps as f64).round() as usize;
+    assert_eq!(driven.labelled, teacher_steps);
+    assert!(driven.labelled < takeover.labelled);
+    for piece in &driven.episodes {
+        assert!(takeover.episodes.iter().any(|t| is_slice_of(piece, t)));
+    }
 }
 
 #[test]

@@ -10,8 +10,9 @@
 //!
 //! Which states become training data is a choice (`labels`): every state the policy visits
 //! (DAgger's aggregation, the default), or only where the policy went wrong — the straying
-//! steps that made the teacher take over and the steps it then drove (HG-DAgger's labelling,
-//! in which the expert labels only what it corrects). The second spends teacher labels only on
+//! steps that made the teacher take over and the steps it then drove (`takeover`), or the
+//! steps it drove alone (`driven`, HG-DAgger's dataset as published, in which the expert
+//! labels only what it executes). The second spends teacher labels only on
 //! the policy's mistakes, so a fixed label budget buys corrections from many more rollouts.
 //!
 //! When the teacher hands the controls back is a choice (`handback`): after a fixed
@@ -46,6 +47,11 @@ pub enum Labels {
     /// Only the takeovers: the straying steps that triggered each and the steps the teacher
     /// then drove (HG-DAgger); each takeover is kept as an episode of its own.
     Takeover,
+    /// Only the steps the teacher drove, each takeover an episode of its own: HG-DAgger's
+    /// dataset as published, the expert's intervention data without the novice's straying
+    /// states. Those states sit where the policy cannot tell the teacher's branches apart, and
+    /// their labels contradict the demonstrations most often (`docs/results/dagger-why/`).
+    Driven,
 }
 
 /// What a labelled state's action-chunk target is.
@@ -199,6 +205,8 @@ struct Rollout {
     teacher_steps: usize,
     /// Per frame: part of a takeover (the straying steps before it, or teacher-driven).
     takeover: Vec<bool>,
+    /// Per frame: driven by the teacher.
+    driven: Vec<bool>,
 }
 
 /// Runs one round of corrected rollouts of `policy` on `tasks` of `suite` (round-robin), from
@@ -251,6 +259,7 @@ pub fn collect(
                 control: Control::Policy,
                 teacher_steps: 0,
                 takeover: Vec::new(),
+                driven: Vec::new(),
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -294,10 +303,14 @@ pub fn collect(
     };
     let pieces: Vec<Episode> = match options.labels {
         Labels::Every => rollouts.into_iter().map(|r| r.episode).collect(),
-        Labels::Takeover => rollouts
+        Labels::Takeover | Labels::Driven => rollouts
             .iter()
             .flat_map(|r| {
-                runs_of_true(&r.takeover)
+                let flags = match options.labels {
+                    Labels::Driven => &r.driven,
+                    _ => &r.takeover,
+                };
+                runs_of_true(flags)
                     .into_iter()
                     .map(|range| r.episode.frames(range))
             })
@@ -424,6 +437,7 @@ fn step_with_teacher(
         Control::TeacherUntilPast(_) => true,
     };
     rollout.takeover.push(teacher_drives);
+    rollout.driven.push(teacher_drives);
     let executed = if teacher_drives {
         rollout.teacher_steps += 1;
         label.clone()
