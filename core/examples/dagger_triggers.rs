@@ -24,7 +24,8 @@
 
 use praxis_core::checkpoint;
 use praxis_core::data::{Dataset, Episode};
-use praxis_core::sim::{Observation, Suite, Variations};
+use praxis_core::model::Observation;
+use praxis_core::sim::{Suite, Variations};
 use praxis_core::train::recipes::dagger::{self, DaggerOptions, Handback, Labels};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -122,10 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Whether two labels differ by the stray detector's test.
 fn labels_differ(a: &[f32], b: &[f32]) -> bool {
-    let motion = ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
-    let dims = a.len();
-    motion > DaggerOptions::default().stray_distance
-        || (dims > 2 && (a[dims - 1] > 0.0) != (b[dims - 1] > 0.0))
+    dagger::disagreement(a, b, DaggerOptions::default().stray_distance).strays()
 }
 
 /// One recorded frame: which episode, its camera image and its label.
@@ -271,7 +269,6 @@ fn strays_on(
     ckpt: &checkpoint::Checkpoint,
     datasets: &[std::path::PathBuf],
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let options = DaggerOptions::default();
     let config = ckpt.policy.config().clone();
     let per_obs = config.chunk_len * config.action_dim;
     let mut rng = praxis_core::train::loader::step_rng(7, 0, 4);
@@ -283,27 +280,24 @@ fn strays_on(
         for ep in data.episodes() {
             let (dims, state_dim) = (ep.action_dim as usize, ep.state_dim as usize);
             let image = ep.image_bytes();
-            let observations: Vec<Observation> = (0..ep.len())
+            let inputs: Vec<Observation<'_>> = (0..ep.len())
                 .map(|t| Observation {
-                    image: ep.images[t * image..(t + 1) * image].to_vec(),
-                    width: ep.width,
-                    height: ep.height,
-                    proprio: ep.states[t * state_dim..(t + 1) * state_dim].to_vec(),
-                    instruction: ep.instruction.clone(),
+                    image: &ep.images[t * image..(t + 1) * image],
+                    image_size: ep.width as usize,
+                    state: &ep.states[t * state_dim..(t + 1) * state_dim],
+                    instruction: &ep.instruction,
                 })
                 .collect();
-            let refs: Vec<&Observation> = observations.iter().collect();
-            let chunk =
-                praxis_core::eval::act_batch(&ckpt.policy, &ckpt.meta.tokenizer, &refs, &mut rng)?;
+            let chunk = praxis_core::eval::act_inputs(
+                &ckpt.policy,
+                &ckpt.meta.tokenizer,
+                &inputs,
+                &mut rng,
+            )?;
             for t in 0..ep.len() {
                 let start = t * per_obs;
                 let proposed = praxis_core::eval::executable_action(&chunk[start..start + dims]);
-                let taken = &ep.actions[t * dims..(t + 1) * dims];
-                let distance = ((proposed.0[0] - taken[0]).powi(2)
-                    + (proposed.0[1] - taken[1]).powi(2))
-                .sqrt();
-                let grip = dims > 2 && (proposed.0[dims - 1] > 0.0) != (taken[dims - 1] > 0.0);
-                let strays = distance > options.stray_distance || grip;
+                let strays = labels_differ(&proposed.0, &ep.actions[t * dims..(t + 1) * dims]);
                 frames += 1;
                 flagged += usize::from(strays);
                 for entry in [

@@ -364,6 +364,40 @@ fn runs_of_true(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
     runs
 }
 
+/// How an action disagrees with the teacher's label: the stray detector's test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disagreement {
+    /// The motion commands (the first two values) lie more than the stray distance apart.
+    pub motion: bool,
+    /// The gripper commands (the last value, with more than two) differ in sign.
+    pub grip: bool,
+}
+
+impl Disagreement {
+    /// Whether the action counts as straying.
+    pub fn strays(self) -> bool {
+        self.motion || self.grip
+    }
+}
+
+/// The stray detector's test of `proposed` against the teacher's `label` (normalised action
+/// values), with motion commands further apart than `stray_distance` counting as straying;
+/// shared by the rollouts and the diagnostics that apply it to recorded frames.
+pub fn disagreement(proposed: &[f32], label: &[f32], stray_distance: f32) -> Disagreement {
+    let distance = proposed
+        .iter()
+        .zip(label)
+        .take(2)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f32>()
+        .sqrt();
+    let grip = |a: &[f32]| (a.len() > 2).then(|| a[a.len() - 1] > 0.0);
+    Disagreement {
+        motion: distance > stray_distance,
+        grip: matches!((grip(proposed), grip(label)), (Some(p), Some(t)) if p != t),
+    }
+}
+
 /// Index of the sub-goal `env`'s episode is at (0 before a reset).
 fn progress_index(env: &Env) -> usize {
     env.progress().map_or(0, |p| p.index())
@@ -392,17 +426,11 @@ fn step_with_teacher(
     }
     let label = rollout.teacher.act(&rollout.env)?;
     let info = rollout.env.info()?;
-    let motion = |a: &[f32]| a.iter().take(2).copied().collect::<Vec<f32>>();
-    let distance = motion(&proposed.0)
-        .iter()
-        .zip(motion(&label.0))
-        .map(|(p, t)| (p - t).powi(2))
-        .sum::<f32>()
-        .sqrt();
-    let grip = |a: &Action| (a.0.len() > 2).then(|| a.0[a.0.len() - 1] > 0.0);
-    let grip_disagrees = matches!((grip(&proposed), grip(&label)), (Some(p), Some(t)) if p != t);
     if rollout.control == Control::Policy {
-        let motion_strays = distance > options.stray_distance;
+        let Disagreement {
+            motion: motion_strays,
+            grip: grip_disagrees,
+        } = disagreement(&proposed.0, &label.0, options.stray_distance);
         if motion_strays || grip_disagrees {
             rollout.straying += 1;
             rollout.streak_grip_only =
@@ -459,4 +487,24 @@ fn step_with_teacher(
         return Ok(true);
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disagreement_tests_the_motion_distance_and_the_gripper_sign() {
+        let label = [0.0, 0.0, 1.0];
+        // 0.5 apart in motion, same gripper: within 0.6
+        assert!(!disagreement(&[0.3, 0.4, 0.2], &label, 0.6).strays());
+        // 0.7 apart: motion strays
+        let far = disagreement(&[0.0, 0.7, 0.5], &label, 0.6);
+        assert_eq!((far.motion, far.grip), (true, false));
+        // the gripper's sign differs: grip alone
+        let grip = disagreement(&[0.1, 0.0, -0.5], &label, 0.6);
+        assert_eq!((grip.motion, grip.grip), (false, true));
+        // a pusher (two values) has no gripper to disagree on
+        assert!(!disagreement(&[0.1, 0.0], &[0.0, 0.0], 0.6).strays());
+    }
 }
