@@ -29,6 +29,7 @@ fn record(dir: &Path, episodes: usize, image_size: u32) -> Dataset {
             episodes,
             out: out.clone(),
             noise_std: 0.05,
+            teacher_smoothing: 0.0,
             image_size,
             seed: 3,
             keep_failures: false,

@@ -45,6 +45,10 @@ pub struct DemosArgs {
     /// Standard deviation of the teacher's action noise (normalised units).
     #[arg(long, default_value_t = 0.0)]
     pub noise: f32,
+    /// Radius (metres) of the disc of effector positions the teacher averages each label over
+    /// (0: the plain teacher; 0.0083 is half a camera pixel at 64 pixels).
+    #[arg(long, default_value_t = 0.0)]
+    pub teacher_smoothing: f32,
     /// Image side in pixels (16..=256).
     #[arg(long, default_value_t = 64)]
     pub image_size: u32,
@@ -72,6 +76,9 @@ pub fn run(args: &DemosArgs) -> anyhow::Result<()> {
     if !(args.noise.is_finite() && args.noise >= 0.0) {
         anyhow::bail!("--noise must be a finite number >= 0");
     }
+    if !(args.teacher_smoothing.is_finite() && args.teacher_smoothing >= 0.0) {
+        anyhow::bail!("--teacher-smoothing must be a finite number of metres >= 0");
+    }
     if args.out.exists() {
         anyhow::bail!(
             "{} already exists; choose another output directory or remove it",
@@ -92,6 +99,7 @@ pub fn run(args: &DemosArgs) -> anyhow::Result<()> {
         episodes: args.episodes,
         out: recorded.clone(),
         noise_std: args.noise,
+        teacher_smoothing: args.teacher_smoothing,
         image_size: args.image_size,
         seed: args.seed,
         keep_failures: args.keep_failures,

@@ -157,6 +157,7 @@ fn record(config: &DataBenchConfig, scratch: &std::path::Path) -> Result<PathBuf
             episodes: config.episodes,
             out: demos.clone(),
             noise_std: 0.0,
+            teacher_smoothing: 0.0,
             image_size: 64,
             seed: 0,
             keep_failures: false,

@@ -169,8 +169,8 @@ fn teacher_path(
         obs = replay.step(action)?.obs;
     }
     let mut teacher = Teacher::new(TeacherConfig {
-        noise_std: 0.0,
         seed: spec.seed,
+        ..TeacherConfig::default()
     });
     let mut path = vec![effector(&obs.proprio)];
     for _ in 0..horizon {

@@ -43,6 +43,13 @@ pub struct CurriculumSpec {
     /// Teacher action noise of those demonstrations.
     #[serde(default = "default_demo_noise")]
     pub demo_noise: f32,
+    /// Radius (metres) over which the teacher averages each label, for the demonstrations and
+    /// every DAgger round's corrections alike ([`TeacherConfig::smoothing`]; 0, the default:
+    /// the plain teacher).
+    ///
+    /// [`TeacherConfig::smoothing`]: crate::sim::TeacherConfig::smoothing
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub teacher_smoothing: f32,
     /// Train on both CPU threads (not bit-reproducible); see `TrainConfig::deterministic`.
     #[serde(default = "default_true")]
     pub deterministic: bool,
@@ -196,6 +203,9 @@ fn default_demo_noise() -> f32 {
 fn default_true() -> bool {
     true
 }
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
+}
 fn default_lr() -> f64 {
     1e-3
 }
@@ -275,6 +285,12 @@ impl CurriculumSpec {
         }
         if self.batch_size == 0 || self.eval_every == 0 {
             return bad("batch_size and eval_every must be at least 1".into());
+        }
+        if !(self.teacher_smoothing.is_finite() && (0.0..=0.1).contains(&self.teacher_smoothing)) {
+            return bad(format!(
+                "teacher_smoothing must be a radius in metres between 0 and 0.1, not {}",
+                self.teacher_smoothing
+            ));
         }
         let suite = self.load_suite()?;
         let canonical = ["cognitive", "associative", "autonomous"];

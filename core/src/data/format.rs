@@ -78,6 +78,12 @@ pub struct DatasetMeta {
     pub control_hz: f32,
     /// Standard deviation of the teacher's action noise.
     pub teacher_noise_std: f32,
+    /// The teacher's label smoothing radius, metres ([`TeacherConfig::smoothing`]; absent
+    /// for the plain teacher and in datasets written before it existed).
+    ///
+    /// [`TeacherConfig::smoothing`]: crate::sim::TeacherConfig::smoothing
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub teacher_smoothing: f32,
     pub num_episodes: u32,
     pub num_frames: u64,
     pub stats: DatasetStats,
@@ -437,4 +443,9 @@ impl Episode {
             rewards,
         })
     }
+}
+
+/// Whether an optional float field is at its default (kept out of the file).
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }

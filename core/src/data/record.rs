@@ -28,6 +28,8 @@ pub struct RecordOptions {
     pub out: PathBuf,
     /// Teacher action noise (standard deviation on normalised actions).
     pub noise_std: f32,
+    /// The teacher's label smoothing radius, metres (see [`TeacherConfig::smoothing`]).
+    pub teacher_smoothing: f32,
     pub image_size: u32,
     /// Base seed.
     pub seed: u64,
@@ -45,6 +47,7 @@ impl Default for RecordOptions {
             episodes: 10,
             out: PathBuf::from("demos"),
             noise_std: 0.0,
+            teacher_smoothing: 0.0,
             image_size: 64,
             seed: 0,
             keep_failures: false,
@@ -93,10 +96,10 @@ pub fn record_episode(
     task: &str,
     seed: u64,
     config: EnvConfig,
-    noise_std: f32,
+    teacher: TeacherConfig,
 ) -> Result<Episode, SimError> {
     let mut env = Env::new(suite, task, config)?;
-    let mut teacher = Teacher::new(TeacherConfig { noise_std, seed });
+    let mut teacher = Teacher::new(TeacherConfig { seed, ..teacher });
     let mut obs = env.reset(seed)?;
     let mut info = env.info()?;
     let mut ep = start_episode(&env, &obs, task, seed);
@@ -154,6 +157,7 @@ pub fn record_suite_demos(
         action_dim: probe.action_dim() as u32,
         control_hz: 1.0 / CONTROL_DT,
         teacher_noise_std: options.noise_std,
+        teacher_smoothing: options.teacher_smoothing,
     };
     let mut writer = DatasetWriter::create(&options.out, spec)?;
     let batch = 2 * rayon::current_num_threads().max(1);
@@ -171,7 +175,11 @@ pub fn record_suite_demos(
                     task,
                     options.seed + DEMO_SEED_OFFSET + k as u64,
                     config,
-                    options.noise_std,
+                    TeacherConfig {
+                        noise_std: options.noise_std,
+                        seed: 0,
+                        smoothing: options.teacher_smoothing,
+                    },
                 )
             })
             .collect();
@@ -236,6 +244,7 @@ mod tests {
             action_dim: 2,
             control_hz: 25.0,
             teacher_noise_std: 0.0,
+            teacher_smoothing: 0.0,
         }
     }
 

@@ -24,6 +24,8 @@ pub struct DatasetSpec {
     pub action_dim: u32,
     pub control_hz: f32,
     pub teacher_noise_std: f32,
+    /// The teacher's label smoothing radius, metres (0 for the plain teacher).
+    pub teacher_smoothing: f32,
 }
 
 /// An open dataset being written.
@@ -143,6 +145,7 @@ impl DatasetWriter {
             action_dim: s.action_dim,
             control_hz: s.control_hz,
             teacher_noise_std: s.teacher_noise_std,
+            teacher_smoothing: s.teacher_smoothing,
             num_episodes: self.episodes.len() as u32,
             num_frames: self.num_frames,
             stats: DatasetStats {

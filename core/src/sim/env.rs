@@ -414,6 +414,7 @@ mod tests {
         let mut teacher = Teacher::new(TeacherConfig {
             noise_std: 0.3,
             seed,
+            ..TeacherConfig::default()
         });
         let obs = env.reset(seed).unwrap();
         let (mut frames, mut states) = (vec![obs.image], vec![env.world().unwrap().state_vector()]);

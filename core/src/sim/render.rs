@@ -760,6 +760,7 @@ mod tests {
             let mut teacher = crate::sim::Teacher::new(crate::sim::TeacherConfig {
                 noise_std: 0.3,
                 seed: 4,
+                ..crate::sim::TeacherConfig::default()
             });
             let mut kept = Renderer::new(48, 48).unwrap();
             let (mut a, mut b) = (Vec::new(), Vec::new());

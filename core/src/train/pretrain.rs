@@ -87,6 +87,7 @@ pub fn pretrain(
                 episodes: options.episodes_per_suite,
                 out: dir.clone(),
                 noise_std: options.noise_std,
+                teacher_smoothing: 0.0,
                 image_size: 64,
                 seed: options.seed * 1000 + i as u64,
                 keep_failures: false,

@@ -195,6 +195,7 @@ fn record_data(run: &RunDir, config: &TrainConfig) -> Result<(TrainConfig, Optio
                 episodes: record.episodes,
                 out: dir.clone(),
                 noise_std: record.noise,
+                teacher_smoothing: 0.0,
                 image_size: 64,
                 seed: config.seed,
                 keep_failures: false,

@@ -27,6 +27,7 @@ pub fn teacher_demos(
             episodes,
             out: out.to_path_buf(),
             noise_std,
+            teacher_smoothing: 0.0,
             image_size: 64,
             seed,
             keep_failures: false,

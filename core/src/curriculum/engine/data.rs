@@ -107,6 +107,7 @@ impl Engine {
             crate::sim::Variations::from_names(&spec.constraints.environment.variations)?,
             &dagger::DaggerOptions {
                 execute_steps: spec.constraints.embodiment.execute_steps,
+                teacher_smoothing: self.spec.teacher_smoothing,
                 ..spec.dagger.clone()
             },
         )?;
@@ -118,7 +119,7 @@ impl Engine {
                 .join("data")
                 .join("corrections")
                 .join(format!("stage{stage}-step{:07}", self.state.step));
-            write_episodes(&dir, &self.suite, &round.episodes)?;
+            write_episodes(&dir, &self.suite, &round.episodes, self.spec.teacher_smoothing)?;
             self.state.rounds.push(RoundRecord {
                 stage,
                 step: self.state.step,
@@ -175,6 +176,7 @@ pub(super) fn record_demos(run: &RunDir, spec: &CurriculumSpec, suite: &Suite) -
                 episodes: per_task,
                 out: demo_dir(run, &task.name),
                 noise_std: spec.demo_noise,
+                teacher_smoothing: spec.teacher_smoothing,
                 image_size: 64,
                 seed: spec.seed + 10_000 * k as u64,
                 keep_failures: false,
@@ -187,8 +189,14 @@ pub(super) fn record_demos(run: &RunDir, spec: &CurriculumSpec, suite: &Suite) -
     Ok(())
 }
 
-/// Writes corrected episodes as a dataset.
-fn write_episodes(dir: &Path, suite: &Suite, episodes: &[crate::data::Episode]) -> Result<()> {
+/// Writes corrected episodes (labelled by a teacher smoothed over `teacher_smoothing` metres)
+/// as a dataset.
+fn write_episodes(
+    dir: &Path,
+    suite: &Suite,
+    episodes: &[crate::data::Episode],
+    teacher_smoothing: f32,
+) -> Result<()> {
     let first = episodes
         .first()
         .ok_or_else(|| Error::invalid("a corrected round produced no episodes"))?;
@@ -207,6 +215,7 @@ fn write_episodes(dir: &Path, suite: &Suite, episodes: &[crate::data::Episode]) 
         action_dim: first.action_dim,
         control_hz: 1.0 / crate::sim::world::CONTROL_DT,
         teacher_noise_std: 0.0,
+        teacher_smoothing,
     };
     let _ = std::fs::remove_dir_all(dir);
     let mut writer = DatasetWriter::create(dir, spec).map_err(data_error)?;

@@ -275,6 +275,7 @@ fn in_memory(dir: &Path, mapping: &DataMapping, episodes: Vec<Episode>, fps: u32
         action_dim: mapping.action_dim as u32,
         control_hz: fps as f32,
         teacher_noise_std: 0.0,
+        teacher_smoothing: 0.0,
         num_episodes: episodes.len() as u32,
         num_frames: episodes.iter().map(|e| e.len() as u64).sum(),
         stats: DatasetStats {

@@ -132,8 +132,8 @@ pub fn render_teacher_episode(
     };
     let mut env = Env::new(suite, task, config)?;
     let mut teacher = Teacher::new(TeacherConfig {
-        noise_std: 0.0,
         seed,
+        ..TeacherConfig::default()
     });
     let first = env.reset(seed)?;
     let instruction = first.instruction.clone();

@@ -125,6 +125,11 @@ pub struct DaggerOptions {
     /// weight whatever their number. The pool is drawn with the `imitation` and `dagger`
     /// weights together, so it needs both signals.
     pub pooled: bool,
+    /// The teacher's label smoothing radius, metres ([`TeacherConfig::smoothing`]). Not part
+    /// of the `dagger` table: a curriculum's rounds use its `teacher_smoothing`, so the
+    /// corrections come from the same teacher as its demonstrations.
+    #[serde(skip)]
+    pub teacher_smoothing: f32,
 }
 
 impl Default for DaggerOptions {
@@ -141,6 +146,7 @@ impl Default for DaggerOptions {
             labels: Labels::Every,
             chunk_labels: ChunkLabels::Plan,
             pooled: false,
+            teacher_smoothing: 0.0,
         }
     }
 }
@@ -248,6 +254,7 @@ pub fn collect(
                 teacher: Teacher::new(TeacherConfig {
                     noise_std: 0.0,
                     seed,
+                    smoothing: options.teacher_smoothing,
                 }),
                 obs,
                 episode,
