@@ -45,8 +45,8 @@ pub struct DemosArgs {
     /// Standard deviation of the teacher's action noise (normalised units).
     #[arg(long, default_value_t = 0.0)]
     pub noise: f32,
-    /// Radius (metres) of the disc of effector positions the teacher averages each label over
-    /// (0: the plain teacher; 0.0083 is half a camera pixel at 64 pixels).
+    /// Radius (metres) of the circle of effector positions the teacher averages each motion
+    /// label over (0: the plain teacher; 0.0083 is half a camera pixel at 64 pixels).
     #[arg(long, default_value_t = 0.0)]
     pub teacher_smoothing: f32,
     /// Image side in pixels (16..=256).

@@ -326,6 +326,8 @@ mod tests {
         let headline = |name: &str| protocol.find(name).map(|r| r.seeds.len());
         for name in [
             "goal-dagger-50",
+            "goal-dagger-50-smooth",
+            "goal-imitation-100-smooth",
             "long-dagger-150",
             "long-grpo",
             "long-imitation-1128",

@@ -584,7 +584,9 @@ mod tests {
             }
         }
         let [plain, smoothed] = counts;
-        println!("motion jumps within half a pixel: plain {plain}, smoothed {smoothed} of {probes}");
+        println!(
+            "motion jumps within half a pixel: plain {plain}, smoothed {smoothed} of {probes}"
+        );
         assert!(plain >= 50, "too few jumps to compare: {plain} of {probes}");
         assert!(
             2 * smoothed <= plain,

@@ -119,7 +119,12 @@ impl Engine {
                 .join("data")
                 .join("corrections")
                 .join(format!("stage{stage}-step{:07}", self.state.step));
-            write_episodes(&dir, &self.suite, &round.episodes, self.spec.teacher_smoothing)?;
+            write_episodes(
+                &dir,
+                &self.suite,
+                &round.episodes,
+                self.spec.teacher_smoothing,
+            )?;
             self.state.rounds.push(RoundRecord {
                 stage,
                 step: self.state.step,
