@@ -219,6 +219,7 @@ fn conflicts(
                     across.push((rms, labels_differ(frame.label, near.label)));
                     tasks_of_across.push(task.clone());
                     // a piece's first two frames are the straying steps before its takeover
+                    // (with `labels = "driven"`, the teacher's first two steps)
                     opening.push(k - firsts[frame.episode] < 2);
                 }
             }
