@@ -16,6 +16,9 @@
 //!   without touching it ([`push_t::way_to_push`]), wait for the T to stop, push, re-plan.
 //!   Pushes slow down as the error shrinks (coarse moves first, then fine ones). Planning
 //!   costs a few milliseconds, once per push: about 0.25 ms per action on average.
+//!
+//! Optionally ([`TeacherConfig::smoothing`]) the motion is averaged over a small circle of
+//! effector positions, so that labels do not jump between states the camera cannot tell apart.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
