@@ -177,6 +177,39 @@ fn bench_model_prints_a_table_and_json_on_the_last_line() {
     assert_eq!(report["system"]["burn"], "0.22.1");
 }
 
+/// `praxis demos --teacher-smoothing` records with the smoothed teacher and says so in the
+/// dataset's meta; a radius that is not a finite number >= 0 is refused in one line.
+#[test]
+fn demos_record_a_smoothed_teacher_and_refuse_a_bad_radius() {
+    let dir = tempfile::tempdir().unwrap();
+    let demos = dir.path().join("demos");
+    let args = |radius: &str| {
+        vec![
+            "demos".to_string(),
+            "--suite".into(),
+            "goal".into(),
+            "--episodes".into(),
+            "2".into(),
+            "--teacher-smoothing".into(),
+            radius.into(),
+            "--out".into(),
+            demos.to_str().unwrap().into(),
+        ]
+    };
+    let run = |radius: &str| {
+        let args = args(radius);
+        praxis(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert_one_line_error(&run("NaN"), "--teacher-smoothing");
+    assert!(!demos.exists(), "a refused call wrote {}", demos.display());
+    let out = run("0.0083");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(demos.join("meta.json")).unwrap()).unwrap();
+    let radius = meta["teacher_smoothing"].as_f64().unwrap();
+    assert!((radius - 0.0083).abs() < 1e-6, "{meta}");
+}
+
 #[test]
 fn demos_train_and_eval_run_end_to_end() {
     let dir = tempfile::tempdir().unwrap();

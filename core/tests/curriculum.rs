@@ -248,6 +248,17 @@ fn bad_curricula_are_refused_at_load_time() {
             ),
             "dagger.execute_steps = 2 differs from constraints.embodiment.execute_steps = 4",
         ),
+        (
+            SMALL.replace("suite = \"goal\"", "suite = \"goal\"\nteacher_smoothing = 0.5"),
+            "teacher_smoothing must be a radius in metres between 0 and 0.1, not 0.5",
+        ),
+        (
+            SMALL.replace(
+                "dagger = { episodes = 8 }",
+                "dagger = { episodes = 8, teacher_smoothing = 0.01 }",
+            ),
+            "unknown field `teacher_smoothing`",
+        ),
     ];
     for (text, expected) in cases {
         let e = CurriculumSpec::from_toml(&text, "bad.toml", Path::new("."))
