@@ -178,7 +178,7 @@ fn bench_model_prints_a_table_and_json_on_the_last_line() {
 }
 
 /// `praxis demos --teacher-smoothing` records with the smoothed teacher and says so in the
-/// dataset's meta; a radius that is not a finite number >= 0 is refused in one line.
+/// dataset's meta; a radius that is not a number from 0 to 0.1 m is refused in one line.
 #[test]
 fn demos_record_a_smoothed_teacher_and_refuse_a_bad_radius() {
     let dir = tempfile::tempdir().unwrap();
@@ -201,6 +201,7 @@ fn demos_record_a_smoothed_teacher_and_refuse_a_bad_radius() {
         praxis(&args.iter().map(String::as_str).collect::<Vec<_>>())
     };
     assert_one_line_error(&run("NaN"), "--teacher-smoothing");
+    assert_one_line_error(&run("0.5"), "between 0 and 0.1, not 0.5");
     assert!(!demos.exists(), "a refused call wrote {}", demos.display());
     let out = run("0.0083");
     assert!(out.status.success(), "{}", stderr(&out));

@@ -76,8 +76,8 @@ pub fn run(args: &DemosArgs) -> anyhow::Result<()> {
     if !(args.noise.is_finite() && args.noise >= 0.0) {
         anyhow::bail!("--noise must be a finite number >= 0");
     }
-    if !(args.teacher_smoothing.is_finite() && args.teacher_smoothing >= 0.0) {
-        anyhow::bail!("--teacher-smoothing must be a finite number of metres >= 0");
+    if let Err(why) = praxis_core::sim::TeacherConfig::check_smoothing(args.teacher_smoothing) {
+        anyhow::bail!("--teacher-smoothing {why}");
     }
     if args.out.exists() {
         anyhow::bail!(

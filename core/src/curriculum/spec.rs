@@ -286,11 +286,8 @@ impl CurriculumSpec {
         if self.batch_size == 0 || self.eval_every == 0 {
             return bad("batch_size and eval_every must be at least 1".into());
         }
-        if !(self.teacher_smoothing.is_finite() && (0.0..=0.1).contains(&self.teacher_smoothing)) {
-            return bad(format!(
-                "teacher_smoothing must be a radius in metres between 0 and 0.1, not {}",
-                self.teacher_smoothing
-            ));
+        if let Err(why) = crate::sim::TeacherConfig::check_smoothing(self.teacher_smoothing) {
+            return bad(format!("teacher_smoothing {why}"));
         }
         let suite = self.load_suite()?;
         let canonical = ["cognitive", "associative", "autonomous"];

@@ -53,6 +53,24 @@ pub struct TeacherConfig {
     pub smoothing: f32,
 }
 
+impl TeacherConfig {
+    /// Largest smoothing radius accepted, metres: six camera pixels, far past any radius at
+    /// which the teacher still solves the suites (one pixel already fails `object`).
+    pub const MAX_SMOOTHING: f32 = 0.1;
+
+    /// Checks a smoothing radius from a config or the command line, so every way in refuses
+    /// the same values with the same reason (to be prefixed with the setting's name).
+    pub fn check_smoothing(radius: f32) -> Result<(), String> {
+        match radius.is_finite() && (0.0..=Self::MAX_SMOOTHING).contains(&radius) {
+            true => Ok(()),
+            false => Err(format!(
+                "must be a radius in metres between 0 and {}, not {radius}",
+                Self::MAX_SMOOTHING
+            )),
+        }
+    }
+}
+
 impl Default for TeacherConfig {
     fn default() -> Self {
         TeacherConfig {
