@@ -48,7 +48,7 @@ pub struct CurriculumSpec {
     /// the plain teacher).
     ///
     /// [`TeacherConfig::smoothing`]: crate::sim::TeacherConfig::smoothing
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::sim::TeacherConfig::is_plain")]
     pub teacher_smoothing: f32,
     /// Train on both CPU threads (not bit-reproducible); see `TrainConfig::deterministic`.
     #[serde(default = "default_true")]
@@ -202,9 +202,6 @@ fn default_demo_noise() -> f32 {
 }
 fn default_true() -> bool {
     true
-}
-fn is_zero(x: &f32) -> bool {
-    *x == 0.0
 }
 fn default_lr() -> f64 {
     1e-3

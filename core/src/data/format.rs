@@ -82,7 +82,7 @@ pub struct DatasetMeta {
     /// for the plain teacher and in datasets written before it existed).
     ///
     /// [`TeacherConfig::smoothing`]: crate::sim::TeacherConfig::smoothing
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "crate::sim::TeacherConfig::is_plain")]
     pub teacher_smoothing: f32,
     pub num_episodes: u32,
     pub num_frames: u64,
@@ -443,9 +443,4 @@ impl Episode {
             rewards,
         })
     }
-}
-
-/// Whether an optional float field is at its default (kept out of the file).
-fn is_zero(x: &f32) -> bool {
-    *x == 0.0
 }

@@ -90,7 +90,8 @@ pub fn push_frame(ep: &mut Episode, obs: &Observation, action: &Action, info: &S
     ep.rewards.push(info.dense_reward);
 }
 
-/// Runs one teacher episode and returns its frames.
+/// Runs one teacher episode and returns its frames. The teacher's noise is seeded by
+/// `teacher.seed`; [`record_suite_demos`] gives it the episode's own seed.
 pub fn record_episode(
     suite: &Suite,
     task: &str,
@@ -99,7 +100,7 @@ pub fn record_episode(
     teacher: TeacherConfig,
 ) -> Result<Episode, SimError> {
     let mut env = Env::new(suite, task, config)?;
-    let mut teacher = Teacher::new(TeacherConfig { seed, ..teacher });
+    let mut teacher = Teacher::new(teacher);
     let mut obs = env.reset(seed)?;
     let mut info = env.info()?;
     let mut ep = start_episode(&env, &obs, task, seed);
@@ -170,17 +171,13 @@ pub fn record_suite_demos(
             .par_iter()
             .map(|&k| {
                 let task = &suite.tasks[k % suite.tasks.len()].name;
-                record_episode(
-                    &suite,
-                    task,
-                    options.seed + DEMO_SEED_OFFSET + k as u64,
-                    config,
-                    TeacherConfig {
-                        noise_std: options.noise_std,
-                        seed: 0,
-                        smoothing: options.teacher_smoothing,
-                    },
-                )
+                let seed = options.seed + DEMO_SEED_OFFSET + k as u64;
+                let teacher = TeacherConfig {
+                    noise_std: options.noise_std,
+                    seed,
+                    smoothing: options.teacher_smoothing,
+                };
+                record_episode(&suite, task, seed, config, teacher)
             })
             .collect();
         for ep in episodes {

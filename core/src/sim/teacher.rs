@@ -69,6 +69,13 @@ impl TeacherConfig {
             )),
         }
     }
+
+    /// Whether a smoothing radius is the plain teacher's, so a file that records the radius
+    /// (a curriculum, a dataset's metadata) leaves it out then and reads as it did before the
+    /// setting existed (serde's `skip_serializing_if`).
+    pub fn is_plain(radius: &f32) -> bool {
+        *radius == 0.0
+    }
 }
 
 impl Default for TeacherConfig {
