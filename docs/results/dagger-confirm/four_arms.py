@@ -1,13 +1,15 @@
 # The four arms of the confirmation and its plain-teacher control, descriptively (95% Wald; seed-paired t).
 #   python3 docs/results/dagger-confirm/four_arms.py > docs/results/dagger-confirm/four-arms.txt
-import json, math, statistics
+# Reads the committed report tables beside it (copies of runs/confirm*/recipes.json).
+import json, math, os, statistics
+HERE=os.path.dirname(os.path.abspath(__file__))
 def load(path):
     out={}
     for r in json.load(open(path)):
         t=r['targets'][0]
         out.setdefault(r['run'],{})[r['seed']]=(t['successes'],t['episodes'],r['teacher_labels'])
     return out
-a=load('runs/confirm/recipes.json'); a.update(load('runs/confirm-plain/recipes.json'))
+a=load(os.path.join(HERE,'confirm-recipes.json')); a.update(load(os.path.join(HERE,'plain-recipes.json')))
 names={'goal-imitation-100':'imitation, plain teacher','goal-dagger-50':'DAgger, plain teacher',
        'goal-imitation-100-smooth':'imitation, smoothed teacher','goal-dagger-50-smooth':'DAgger, smoothed teacher'}
 for k,v in a.items():
